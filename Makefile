@@ -1,0 +1,30 @@
+# facetag developer commands. Every target creates the virtualenv first if needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test stack bench package clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m scripts.demo
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+stack: $(STAMP)
+	$(PY) -m scripts.stack
+
+bench: $(STAMP)
+	$(PY) -m scripts.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache out
