@@ -1,0 +1,6 @@
+"""Shared fixtures: the local stack's servers and the test photos."""
+
+pytest_plugins = [
+    "tests.fixtures_rekognition",
+    "tests.fixtures_cloudinary",
+]
