@@ -1,0 +1,285 @@
+"""Rekognition wrapper: the face collection as facetag uses it.
+
+The boto3 client is passed in (a Stubber-wrapped client in unit tests, a client pointed at the
+local stack in end-to-end tests, the real service in Lambda). Retries on throttling and server
+errors are botocore's own (standard mode), never a loop here. Everything returned is one of the
+small values below, never a raw response dict.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+log = logging.getLogger("facetag.faces")
+
+# Rekognition's documented per-call maxima.
+MAX_FACES_PER_IMAGE = 100
+ASSOCIATE_BATCH = 100
+DELETE_BATCH = 4096
+LIST_PAGE = 4096
+SEARCH_MAX_FACES = 4096
+
+
+def make_client(max_attempts: int = 5) -> Any:
+    """A Rekognition client with botocore's standard retry mode.
+
+    The endpoint comes from the environment (`AWS_ENDPOINT_URL_REKOGNITION` for the local
+    stack), so production code never knows the difference.
+    """
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=16,
+    )
+    return boto3.client("rekognition", config=config)
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """Face box as fractions of the image's width and height (Rekognition's convention)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def area(self) -> float:
+        return max(self.width, 0.0) * max(self.height, 0.0)
+
+    @classmethod
+    def from_api(cls, box: dict[str, Any]) -> BoundingBox:
+        return cls(float(box.get("Left", 0.0)), float(box.get("Top", 0.0)),
+                   float(box.get("Width", 0.0)), float(box.get("Height", 0.0)))
+
+
+@dataclass(frozen=True)
+class IndexedFace:
+    face_id: str
+    box: BoundingBox
+    confidence: float
+
+
+@dataclass(frozen=True)
+class SkippedFace:
+    """A face IndexFaces saw but did not store, with Rekognition's reasons."""
+
+    box: BoundingBox
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    faces: tuple[IndexedFace, ...]  # largest first
+    skipped: tuple[SkippedFace, ...]
+
+
+@dataclass(frozen=True)
+class UserMatch:
+    user_id: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    face_id: str
+    asset_id: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    face_id: str
+    asset_id: str
+    user_id: str | None
+    box: BoundingBox
+
+
+@dataclass(frozen=True)
+class Association:
+    associated: tuple[str, ...]
+    refused: tuple[tuple[str, tuple[str, ...], float], ...]  # (face_id, reasons, confidence)
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    face_count: int
+    user_count: int
+    face_model_version: str
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class FaceIndex:
+    """One Rekognition collection: faces keyed by Cloudinary asset_id, people as users."""
+
+    def __init__(self, client: Any, collection_id: str) -> None:
+        self._client = client
+        self.collection_id = collection_id
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    # -- collection ------------------------------------------------------------------------
+
+    def ensure_collection(self) -> bool:
+        """Create the collection if missing; True when it was created now."""
+        try:
+            self._client.create_collection(CollectionId=self.collection_id)
+            return True
+        except self._client.exceptions.ResourceAlreadyExistsException:
+            return False
+
+    def describe(self) -> CollectionInfo:
+        r = self._client.describe_collection(CollectionId=self.collection_id)
+        return CollectionInfo(int(r.get("FaceCount", 0)), int(r.get("UserCount", 0)),
+                              str(r.get("FaceModelVersion", "")))
+
+    def delete_collection(self) -> None:
+        self._client.delete_collection(CollectionId=self.collection_id)
+
+    # -- faces -----------------------------------------------------------------------------
+
+    def index_faces(self, image: bytes, asset_id: str) -> IndexResult:
+        """Store every face of an image (up to Rekognition's 100), remembered by asset_id."""
+        r = self._client.index_faces(
+            CollectionId=self.collection_id,
+            Image={"Bytes": image},
+            ExternalImageId=asset_id,
+            MaxFaces=MAX_FACES_PER_IMAGE,
+            QualityFilter="AUTO",
+        )
+        faces = [
+            IndexedFace(rec["Face"]["FaceId"], BoundingBox.from_api(rec["Face"].get("BoundingBox", {})),
+                        float(rec["Face"].get("Confidence", 0.0)))
+            for rec in r.get("FaceRecords", [])
+        ]
+        faces.sort(key=lambda f: f.box.area, reverse=True)
+        skipped = tuple(
+            SkippedFace(BoundingBox.from_api(u.get("FaceDetail", {}).get("BoundingBox", {})),
+                        tuple(u.get("Reasons", [])))
+            for u in r.get("UnindexedFaces", [])
+        )
+        return IndexResult(tuple(faces), skipped)
+
+    def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
+        """The best person for a stored face at or above `threshold`, if any."""
+        r = self._client.search_users(
+            CollectionId=self.collection_id, FaceId=face_id,
+            UserMatchThreshold=threshold, MaxUsers=1,
+        )
+        matches = r.get("UserMatches", [])
+        if not matches:
+            return None
+        best = max(matches, key=lambda m: float(m.get("Similarity", 0.0)))
+        return UserMatch(best["User"]["UserId"], float(best.get("Similarity", 0.0)))
+
+    def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
+        """Every stored face that matches a stored face (itself excluded)."""
+        r = self._client.search_faces(
+            CollectionId=self.collection_id, FaceId=face_id,
+            FaceMatchThreshold=threshold, MaxFaces=SEARCH_MAX_FACES,
+        )
+        return [
+            FaceMatch(m["Face"]["FaceId"], m["Face"].get("ExternalImageId", ""),
+                      float(m.get("Similarity", 0.0)))
+            for m in r.get("FaceMatches", [])
+            if m["Face"].get("FaceId") != face_id
+        ]
+
+    def _list_faces(self, **filters: Any) -> Iterator[StoredFace]:
+        kwargs: dict[str, Any] = {"CollectionId": self.collection_id, "MaxResults": LIST_PAGE,
+                                  **filters}
+        while True:
+            r = self._client.list_faces(**kwargs)
+            for f in r.get("Faces", []):
+                yield StoredFace(f["FaceId"], f.get("ExternalImageId", ""), f.get("UserId"),
+                                 BoundingBox.from_api(f.get("BoundingBox", {})))
+            token = r.get("NextToken")
+            if not token:
+                return
+            kwargs["NextToken"] = token
+
+    def faces(self, face_ids: Sequence[str]) -> list[StoredFace]:
+        found: list[StoredFace] = []
+        for i in range(0, len(face_ids), LIST_PAGE):
+            found.extend(self._list_faces(FaceIds=list(face_ids[i:i + LIST_PAGE])))
+        return found
+
+    def user_faces(self, user_id: str) -> list[StoredFace]:
+        try:
+            return list(self._list_faces(UserId=user_id))
+        except self._client.exceptions.ResourceNotFoundException:
+            return []
+
+    def all_faces(self) -> Iterator[StoredFace]:
+        return self._list_faces()
+
+    def delete_faces(self, face_ids: Sequence[str]) -> list[str]:
+        deleted: list[str] = []
+        for i in range(0, len(face_ids), DELETE_BATCH):
+            r = self._client.delete_faces(CollectionId=self.collection_id,
+                                          FaceIds=list(face_ids[i:i + DELETE_BATCH]))
+            deleted.extend(r.get("DeletedFaces", []))
+        return deleted
+
+    # -- people (users) --------------------------------------------------------------------
+
+    def users(self) -> list[str]:
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {"CollectionId": self.collection_id, "MaxResults": 500}
+        while True:
+            r = self._client.list_users(**kwargs)
+            ids.extend(u["UserId"] for u in r.get("Users", []))
+            token = r.get("NextToken")
+            if not token:
+                return ids
+            kwargs["NextToken"] = token
+
+    def ensure_user(self, user_id: str) -> None:
+        try:
+            self._client.create_user(CollectionId=self.collection_id, UserId=user_id)
+        except self._client.exceptions.ConflictException:
+            pass  # already there: the state we want
+
+    def delete_user(self, user_id: str) -> None:
+        try:
+            self._client.delete_user(CollectionId=self.collection_id, UserId=user_id)
+        except self._client.exceptions.ResourceNotFoundException:
+            pass
+
+    def associate(self, user_id: str, face_ids: Sequence[str], threshold: float) -> Association:
+        associated: list[str] = []
+        refused: list[tuple[str, tuple[str, ...], float]] = []
+        for i in range(0, len(face_ids), ASSOCIATE_BATCH):
+            r = self._client.associate_faces(
+                CollectionId=self.collection_id, UserId=user_id,
+                FaceIds=list(face_ids[i:i + ASSOCIATE_BATCH]), UserMatchThreshold=threshold,
+            )
+            associated.extend(a["FaceId"] for a in r.get("AssociatedFaces", []))
+            refused.extend(
+                (u.get("FaceId", ""), tuple(u.get("Reasons", [])), float(u.get("Confidence", 0.0)))
+                for u in r.get("UnsuccessfulFaceAssociations", [])
+            )
+        return Association(tuple(associated), tuple(refused))
+
+    def disassociate(self, user_id: str, face_ids: Sequence[str]) -> None:
+        for i in range(0, len(face_ids), ASSOCIATE_BATCH):
+            try:
+                self._client.disassociate_faces(
+                    CollectionId=self.collection_id, UserId=user_id,
+                    FaceIds=list(face_ids[i:i + ASSOCIATE_BATCH]),
+                )
+            except self._client.exceptions.ResourceNotFoundException:
+                return
