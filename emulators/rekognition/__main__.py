@@ -1,0 +1,49 @@
+"""`python -m emulators.rekognition --port PORT [--state-dir DIR] [--fault-rate R]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from .admin import FaultInjector
+from .engine import FaceEngine
+from .models import RekognitionBackend
+from .server import RekognitionServer
+from .state import StateFile
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.rekognition",
+        description="Local Amazon Rekognition (face collections) server for development.")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--state-dir", type=Path,
+                        help="keep the collections in a JSON file here across restarts")
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="fraction of AWS calls answered with a transient error")
+    parser.add_argument("--fault-seed", type=int, help="seed for reproducible faults")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Models load before the port opens: callers treat an open port as "ready".
+    engine = FaceEngine()
+    backend = RekognitionBackend(engine, StateFile(args.state_dir) if args.state_dir else None)
+    faults = FaultInjector()
+    if args.fault_rate:
+        faults.configure({"rate": args.fault_rate, "seed": args.fault_seed})
+    server = RekognitionServer((args.host, args.port), backend, faults)
+    logging.getLogger("facetag.emulators.rekognition").info(
+        "Rekognition server on http://%s:%d", args.host, server.server_address[1])
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
