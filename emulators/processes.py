@@ -44,13 +44,18 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) 
 
 @contextlib.contextmanager
 def running(argv: list[str], *, port: int | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120.0, cwd: Path = PROJECT_DIR) -> Iterator[RunningServer]:
-    """Run `python <argv...> --port PORT` until the block ends; the port is picked if not given."""
+            timeout: float = 120.0, cwd: Path = PROJECT_DIR, replace_env: bool = False,
+            log_path: Path | None = None) -> Iterator[RunningServer]:
+    """Run `python <argv...> --port PORT` until the block ends; the port is picked if not given.
+
+    `replace_env` gives the child exactly `env`; `log_path` collects its output in a file.
+    """
     port = port or free_port()
-    full_env = {**os.environ, **(env or {})}
+    full_env = dict(env or {}) if replace_env else {**os.environ, **(env or {})}
+    output = open(log_path, "ab") if log_path else None  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [sys.executable, *argv, "--port", str(port)], cwd=cwd, env=full_env,
-        start_new_session=True,
+        start_new_session=True, stdout=output, stderr=subprocess.STDOUT if output else None,
     )
     try:
         _wait_for_port(port, process, timeout)
@@ -62,3 +67,5 @@ def running(argv: list[str], *, port: int | None = None, env: dict[str, str] | N
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if output:
+            output.close()

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures_rekognition",
     "tests.fixtures_cloudinary",
+    "tests.fixtures_stack",
 ]

@@ -95,3 +95,30 @@ def jpeg_bytes(image: "object", quality: int = 90) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=quality)  # type: ignore[attr-defined]
     return buf.getvalue()
+
+
+def side_by_side(*paths: Path, height: int = 600, flip: tuple[bool, ...] = ()) -> bytes:
+    """A group photo composed at test time: the given photos scaled to one height, in a row."""
+    from PIL import Image, ImageOps
+
+    parts = []
+    for i, path in enumerate(paths):
+        image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+        image = image.resize((round(image.width * height / image.height), height))
+        if i < len(flip) and flip[i]:
+            image = ImageOps.mirror(image)
+        parts.append(image)
+    group = Image.new("RGB", (sum(p.width for p in parts), height), "white")
+    x = 0
+    for p in parts:
+        group.paste(p, (x, 0))
+        x += p.width
+    return jpeg_bytes(group)
+
+
+def faceless(width: int = 800, height: int = 600) -> bytes:
+    """A photo of nobody: a smooth gradient."""
+    from PIL import Image
+
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    return jpeg_bytes(image)

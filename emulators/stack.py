@@ -1,0 +1,108 @@
+"""The whole local stack wired together: both emulators and `chalice local`.
+
+The Cloudinary emulator posts its notifications to the app's webhook route; the app reaches
+both emulators through the same configuration variables it would use for the real services.
+Used by the demo, `make stack` and the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import urllib.request
+from collections.abc import Iterator, Mapping
+from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .processes import PROJECT_DIR, RunningServer, free_port, running
+
+CLOUD_NAME = "demo"
+APP_KEY, APP_SECRET = "facetag-key", "facetag-local-secret"
+# A second API key of the same product environment: what a librarian's own tools use, so the
+# app can tell its own writes from a person's.
+LIBRARIAN_KEY, LIBRARIAN_SECRET = "librarian-key", "librarian-local-secret"
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    rekognition: RunningServer
+    cloudinary: RunningServer
+    app: RunningServer
+    settings: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.app.url}/webhooks/cloudinary"
+
+    def env(self, api_key: str = APP_KEY, api_secret: str = APP_SECRET) -> dict[str, str]:
+        """Every variable an SDK client, the CLI or the app needs to use this stack."""
+        return stack_env(self.rekognition.url, self.cloudinary.url, api_key, api_secret,
+                         self.settings)
+
+    def librarian_env(self) -> dict[str, str]:
+        return self.env(LIBRARIAN_KEY, LIBRARIAN_SECRET)
+
+
+def stack_env(rekognition_url: str, cloudinary_url: str, api_key: str, api_secret: str,
+              settings: Mapping[str, str] | None = None) -> dict[str, str]:
+    host = cloudinary_url.removeprefix("http://")
+    return {
+        "CLOUDINARY_CLOUD_NAME": CLOUD_NAME,
+        "CLOUDINARY_API_KEY": api_key,
+        "CLOUDINARY_API_SECRET": api_secret,
+        "CLOUDINARY_UPLOAD_PREFIX": cloudinary_url,
+        "CLOUDINARY_CNAME": host,
+        "CLOUDINARY_SECURE": "false",
+        "AWS_ENDPOINT_URL_REKOGNITION": rekognition_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **(settings or {}),
+    }
+
+
+def admin(url: str, path: str, body: dict[str, Any] | None = None,
+          method: str | None = None) -> dict[str, Any]:
+    """Call an emulator's /_admin route (POST when a body is given)."""
+    method = method or ("POST" if body is not None else "GET")
+    data = json.dumps(body or {}).encode() if method == "POST" else None
+    request = urllib.request.Request(f"{url}/_admin/{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else {}
+
+
+def _chalice_bin() -> str:
+    return str(Path(sys.executable).parent / "chalice")
+
+
+@contextlib.contextmanager
+def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | None = None,
+                app_port: int | None = None, log_dir: Path | None = None) -> Iterator[LocalStack]:
+    """Start everything; stop everything when the block ends, whatever happens in it."""
+    app_port = app_port or free_port()
+    webhook = f"http://127.0.0.1:{app_port}/webhooks/cloudinary"
+    state_args = (lambda name: ["--state-dir", str(state_dir / name)]) if state_dir else (
+        lambda name: [])
+
+    def output(name: str) -> dict[str, Path | None]:
+        return {"log_path": log_dir / f"{name}.log" if log_dir else None}
+
+    with contextlib.ExitStack() as stack:
+        rek = stack.enter_context(running(
+            ["-m", "emulators.rekognition", *state_args("rekognition")], **output("rekognition")))
+        cld = stack.enter_context(running(
+            ["-m", "emulators.cloudinary", "--notification-url", webhook,
+             "--cloud-name", CLOUD_NAME, "--api-key", APP_KEY, "--api-secret", APP_SECRET,
+             "--credential", f"{LIBRARIAN_KEY}:{LIBRARIAN_SECRET}",
+             *state_args("cloudinary")], **output("cloudinary")))
+        env = stack_env(rek.url, cld.url, APP_KEY, APP_SECRET, settings)
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY_", "FACETAG_"))}
+        app = stack.enter_context(running(
+            [_chalice_bin(), "--project-dir", str(PROJECT_DIR), "local", "--no-autoreload"],
+            port=app_port, env={**clean, **env}, replace_env=True, **output("app")))
+        yield LocalStack(rek, cld, app, dict(settings or {}))

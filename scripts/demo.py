@@ -1,0 +1,171 @@
+"""The whole story on the local stack, with no account: `make demo`.
+
+Starts both emulators and `chalice local`, uploads training photos and other photos (a group
+photo among them) through the real Cloudinary SDK, waits for the webhooks, then prints who was
+tagged where and writes an HTML page with each photo, its face boxes and names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import cloudinary
+import cloudinary.api
+import cloudinary.uploader
+
+from chalicelib.assets import Asset
+from chalicelib.library import asset_from_resource
+from chalicelib.names import PersonName
+from emulators.stack import (CLOUD_NAME, LIBRARIAN_KEY, LIBRARIAN_SECRET, LocalStack, admin,
+                             local_stack)
+from tests.photos import faceless, photos, side_by_side
+
+OUT = Path("out")
+
+
+@dataclass(frozen=True)
+class Upload:
+    public_id: str
+    data: bytes
+    tags: tuple[str, ...] = ()
+
+
+def story() -> tuple[list[Upload], list[Upload]]:
+    """Older photos first (tagged retroactively), then training, then new uploads."""
+    p = photos()
+    older = [Upload("archive/obama-rally", p["obama3"].data)]
+    training = [
+        Upload("people/barack-obama", p["obama"].data, ("train:Barack Obama",)),
+        Upload("people/joe-biden", p["biden"].data, ("train:Joe Biden",)),
+    ]
+    new = [
+        Upload("events/speech", p["obama2"].data),
+        Upload("events/together", side_by_side(p["obama2"].path, p["biden"].path,
+                                               flip=(False, True))),
+        Upload("events/landscape", faceless()),
+    ]
+    return older + training, new
+
+
+def wait_for_webhooks(stack: LocalStack) -> None:
+    import time
+
+    quiet = 0
+    while quiet < 5:
+        pending = admin(stack.cloudinary.url, "notifications/pending")["pending"]
+        quiet = quiet + 1 if pending == 0 else 0
+        time.sleep(0.1)
+
+
+def upload_all(stack: LocalStack, uploads: Sequence[Upload]) -> None:
+    for u in uploads:
+        cloudinary.uploader.upload(u.data, public_id=u.public_id, tags=list(u.tags))
+        print(f"  uploaded {u.public_id}" + (f"  [{', '.join(u.tags)}]" if u.tags else ""))
+    wait_for_webhooks(stack)
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    left: float
+    top: float
+    width: float
+    height: float
+    label: str
+
+
+def face_boxes(rekognition: object, asset: Asset) -> list[FaceBox]:
+    """Who is where, asked of the collection (demo only: facetag itself stores no boxes)."""
+    ids = [f for f in asset.context.get("facetag_face_ids", "").split(",") if f]
+    if not ids:
+        return []
+    client = rekognition
+    boxes = []
+    for face in client.list_faces(CollectionId="facetag", FaceIds=ids)["Faces"]:  # type: ignore[attr-defined]
+        matches = client.search_users(CollectionId="facetag", FaceId=face["FaceId"],  # type: ignore[attr-defined]
+                                      UserMatchThreshold=80, MaxUsers=1)["UserMatches"]
+        label = "unknown"
+        if matches:
+            name, _ = PersonName.from_user_id(matches[0]["User"]["UserId"])
+            label = f"{name.display} ({matches[0]['Similarity']:.0f})"
+        b = face["BoundingBox"]
+        boxes.append(FaceBox(b["Left"], b["Top"], b["Width"], b["Height"], label))
+    return boxes
+
+
+def write_page(path: Path, rows: list[tuple[Asset, bytes, list[FaceBox]]]) -> None:
+    cards = []
+    for asset, image, boxes in rows:
+        people = [t.removeprefix("person:") for t in asset.tags if t.startswith("person:")]
+        overlays = "".join(
+            f'<div class="box" style="left:{b.left*100:.2f}%;top:{b.top*100:.2f}%;'
+            f'width:{b.width*100:.2f}%;height:{b.height*100:.2f}%">'
+            f'<span>{html.escape(b.label)}</span></div>' for b in boxes)
+        src = "data:image/jpeg;base64," + base64.b64encode(image).decode()
+        cards.append(
+            f'<figure><div class="photo"><img src="{src}" alt="{html.escape(asset.public_id)}">'
+            f'{overlays}</div><figcaption><b>{html.escape(asset.public_id)}</b><br>'
+            f'{html.escape(", ".join(people) or "nobody known")}</figcaption></figure>')
+    path.write_text(
+        "<!doctype html><meta charset='utf-8'><title>facetag demo</title><style>"
+        "body{font-family:sans-serif;display:flex;flex-wrap:wrap;gap:16px}"
+        "figure{margin:0;width:360px}.photo{position:relative}img{width:100%;display:block}"
+        ".box{position:absolute;border:2px solid #f33}.box span{position:absolute;top:100%;"
+        "left:0;background:#f33;color:#fff;font-size:12px;white-space:nowrap;padding:1px 3px}"
+        "</style><h1 style='width:100%'>facetag demo</h1>" + "".join(cards), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=OUT, help="where the HTML page goes")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    print("Fetching test photos (once) and starting the local stack...")
+    first, second = story()
+    with tempfile.TemporaryDirectory() as logs, local_stack(log_dir=Path(logs)) as stack:
+        cloudinary.config(cloud_name=CLOUD_NAME, api_key=LIBRARIAN_KEY,
+                          api_secret=LIBRARIAN_SECRET, upload_prefix=stack.cloudinary.url,
+                          cname=stack.cloudinary.url.removeprefix("http://"), secure=False)
+        rekognition = boto3.client("rekognition", endpoint_url=stack.rekognition.url,
+                                   region_name="us-east-1", aws_access_key_id="testing",
+                                   aws_secret_access_key="testing")
+        print("Uploading an older photo, then training photos:")
+        upload_all(stack, first)
+        print("Uploading new photos:")
+        upload_all(stack, second)
+        rows = []
+        print()
+        print(f"{'asset':28} {'people tagged':32} {'suggested':16} faces unknown")
+        for u in first + second:
+            asset = asset_from_resource(cloudinary.api.resource(u.public_id))
+            people = ", ".join(t.removeprefix("person:") for t in asset.tags
+                               if t.startswith("person:")) or "-"
+            suggested = ", ".join(t.removeprefix("suggested:") for t in asset.tags
+                                  if t.startswith("suggested:")) or "-"
+            status = " (error: " + asset.context["facetag_error"] + ")" if asset.context.get(
+                "facetag_error") else ""
+            print(f"{u.public_id:28} {people:32} {suggested:16} "
+                  f"{asset.context.get('facetag_faces', '?'):>5} "
+                  f"{asset.context.get('facetag_unknown', '-'):>7}{status}")
+            url, _ = cloudinary.utils.cloudinary_url(u.public_id, crop="limit", width=800,
+                                                     height=800, fetch_format="jpg",
+                                                     version=asset.version, secure=False)
+            with urllib.request.urlopen(url, timeout=30) as r:
+                image = r.read()
+            rows.append((asset, image, face_boxes(rekognition, asset)))
+        page = args.out / "demo.html"
+        write_page(page, rows)
+        print(f"\nWrote {page} (each photo with its face boxes and names).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
