@@ -1,0 +1,1 @@
+"""A local stand-in for the Cloudinary APIs facetag uses (development only, never packaged)."""
