@@ -1,0 +1,43 @@
+"""`make stack`: the local stack and `chalice local`, wired together, in the foreground.
+
+Prints the `export` lines a shell needs for the SDK, the CLI or boto3 to use it, then
+`facetag local stack ready`, and runs until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from emulators.stack import local_stack
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="keep the collection and the library here across restarts")
+    parser.add_argument("--port", type=int, default=8000, help="port of chalice local")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with tempfile.TemporaryDirectory() as logs, local_stack(
+            state_dir=args.state_dir, app_port=args.port, log_dir=Path(logs)) as stack:
+        for name, value in stack.env().items():
+            print(f"export {name}={shlex.quote(value)}")
+        print(f"# webhook: {stack.webhook_url}  (logs in {logs})")
+        print("facetag local stack ready", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
