@@ -1,1 +1,106 @@
-"""Fixtures for the local rekognition server."""
+"""Fixtures for the local rekognition server.
+
+`rekognition_server` runs one server process per test session; `rekognition` hands each test a
+boto3 client on an emptied server (no collections, no faults, zeroed counters);
+`rekognition_admin` reaches the server's `/_admin/` routes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from PIL import Image, ImageOps
+
+from tests.photos import faceless, jpeg_bytes, photos, side_by_side
+from tests.servers import RunningServer, running
+
+
+class RekognitionAdmin:
+    """The test-only `/_admin/` routes of the local Rekognition server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(f"{self.url}/_admin/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            result: dict[str, Any] = json.loads(response.read() or b"{}")
+            return result
+
+    def reset(self) -> None:
+        self._call("POST", "reset", {})
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "stats")
+
+    def reset_stats(self) -> None:
+        self._call("POST", "stats/reset", {})
+
+    def faults(self, rate: float, errors: list[str] | None = None, seed: int | None = None,
+               operations: list[str] | None = None) -> None:
+        settings: dict[str, Any] = {"rate": rate}
+        if errors is not None:
+            settings["errors"] = errors
+        if seed is not None:
+            settings["seed"] = seed
+        if operations is not None:
+            settings["operations"] = operations
+        self._call("POST", "faults", settings)
+
+
+def rekognition_client(url: str, config: Config | None = None) -> Any:
+    return boto3.client("rekognition", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=config)
+
+
+@pytest.fixture(scope="session")
+def rekognition_server() -> Iterator[RunningServer]:
+    with running(["-m", "emulators.rekognition"]) as server:
+        yield server
+
+
+@pytest.fixture
+def rekognition_admin(rekognition_server: RunningServer) -> RekognitionAdmin:
+    return RekognitionAdmin(rekognition_server.url)
+
+
+@pytest.fixture
+def rekognition(rekognition_server: RunningServer, rekognition_admin: RekognitionAdmin) -> Any:
+    rekognition_admin.reset()
+    rekognition_admin.faults(0)
+    rekognition_admin.reset_stats()
+    return rekognition_client(rekognition_server.url)
+
+
+@pytest.fixture(scope="session")
+def face_photos() -> dict[str, bytes]:
+    """Test images as bytes: the PyPI photos as shipped, smaller copies for fast tests
+    (`small_<name>`, long edge 480 px, PNG stays PNG), a composed two-person photo and a
+    faceless one."""
+    named = photos()
+    images = {name: photo.data for name, photo in named.items()}
+    for name, photo in named.items():
+        with Image.open(photo.path) as opened:
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+        image.thumbnail((480, 480))
+        if photo.path.suffix == ".png":
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            images[f"small_{name}"] = buffer.getvalue()
+        else:
+            images[f"small_{name}"] = jpeg_bytes(image)
+    # Obama left, Biden right, scaled to one height: two faces of different sizes.
+    images["group"] = side_by_side(named["obama"].path, named["biden"].path, height=500)
+    images["faceless"] = faceless()
+    return images

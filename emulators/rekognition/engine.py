@@ -11,6 +11,7 @@ import importlib.util
 import io
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,10 @@ DETECTION_PIXEL_BUDGET = 1_600_000
 MAX_DETECTION_UPSCALE = 2.5
 # Descriptor extraction: dlib's default padding around the aligned 150 px face chip.
 CHIP_PADDING = 0.25
+# Results kept per image content: re-sending the same photo (retries, re-indexing under another
+# ExternalImageId, tests) costs no second detection or descriptor pass.
+CACHED_IMAGES = 128
+CACHED_DESCRIPTORS = 4096
 # Quality measures are taken on the face crop resized to a fixed size, so they do not depend
 # on how many pixels the face has.
 QUALITY_CROP = 96
@@ -121,24 +126,40 @@ class FaceEngine:
             str(folder / "dlib_face_recognition_resnet_model_v1.dat"))
         # dlib's DNN keeps working buffers inside the network object: one call at a time.
         self._lock = threading.Lock()
+        self._faces: OrderedDict[str, list[DetectedFace]] = OrderedDict()
+        self._descriptors: OrderedDict[tuple[str, FaceBox], Descriptor] = OrderedDict()
 
-    def find_faces(self, image: DecodedImage) -> list[DetectedFace]:
-        """Every face the detector finds, largest first."""
+    def find_faces(self, image: DecodedImage, cache_key: str | None = None
+                   ) -> list[DetectedFace]:
+        """Every face the detector finds, largest first. `cache_key` names the image content
+        (e.g. its SHA-256) so the same image is analysed once."""
         with self._lock:
+            if cache_key is not None and cache_key in self._faces:
+                self._faces.move_to_end(cache_key)
+                return list(self._faces[cache_key])
             boxes = self._detect(image)
             faces = [self._analyse(image, box, score) for box, score in boxes]
-        faces.sort(key=lambda face: face.box.area, reverse=True)
-        return faces
+            faces.sort(key=lambda face: face.box.area, reverse=True)
+            if cache_key is not None:
+                _remember(self._faces, cache_key, faces, CACHED_IMAGES)
+        return list(faces)
 
-    def describe(self, image: DecodedImage, face: DetectedFace) -> Descriptor:
+    def describe(self, image: DecodedImage, face: DetectedFace, cache_key: str | None = None
+                 ) -> Descriptor:
         """The 128-d descriptor of a found face (about 0.1 s: only for faces that are kept)."""
+        key = (cache_key, face.box) if cache_key is not None else None
         rect = dlib.rectangle(round(face.box.left), round(face.box.top),
                               round(face.box.left + face.box.width),
                               round(face.box.top + face.box.height))
         with self._lock:
+            if key is not None and key in self._descriptors:
+                return self._descriptors[key]
             shape = self._shapes(image.pixels, rect)
             vector = self._describer.compute_face_descriptor(image.pixels, shape, 0, CHIP_PADDING)
-        return np.asarray(vector, dtype=np.float32)
+            descriptor = np.asarray(vector, dtype=np.float32)
+            if key is not None:
+                _remember(self._descriptors, key, descriptor, CACHED_DESCRIPTORS)
+        return descriptor
 
     def _detect(self, image: DecodedImage) -> list[tuple[dlib.rectangle, float]]:
         # Detect on a copy scaled to a bounded pixel count (down for big photos, up for small
@@ -168,6 +189,12 @@ class FaceEngine:
         return DetectedFace(box=box, detector_score=score, landmarks=points,
                             brightness=brightness, sharpness=sharpness,
                             roll=roll, yaw=yaw, pitch=pitch)
+
+
+def _remember(cache: OrderedDict, key: object, value: object, size: int) -> None:  # type: ignore[type-arg]
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)
 
 
 def _crop_quality(image: DecodedImage, box: FaceBox) -> tuple[float, float]:

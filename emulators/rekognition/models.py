@@ -199,7 +199,8 @@ class RekognitionBackend:
 
     # ---- images --------------------------------------------------------------------------
 
-    def _decode(self, image: ImageInput) -> DecodedImage:
+    def _decode(self, image: ImageInput) -> tuple[DecodedImage, str]:
+        """The decoded image and its content hash (the engine's cache key)."""
         if image.members != 1:
             raise InvalidParameterException("Request has invalid parameters")
         if image.s3_object is not None:
@@ -220,11 +221,12 @@ class RekognitionBackend:
             raise InvalidImageFormatException() from error
         if decoded.width < MIN_IMAGE_SIDE or decoded.height < MIN_IMAGE_SIDE:
             raise InvalidParameterException("Request has invalid parameters")
-        return decoded
+        return decoded, hashlib.sha256(data).hexdigest()
 
-    def _analyse(self, image: DecodedImage, quality_filter: str) -> list[AnalysedFace]:
+    def _analyse(self, image: DecodedImage, digest: str, quality_filter: str
+                 ) -> list[AnalysedFace]:
         """The 100 largest faces, largest first, with their FaceDetail and filter reasons."""
-        faces = self._engine.find_faces(image)[:MAX_FACES_PER_IMAGE]
+        faces = self._engine.find_faces(image, digest)[:MAX_FACES_PER_IMAGE]
         return [AnalysedFace(face, analysis.face_detail(face, image),
                              analysis.quality_reasons(face, image, quality_filter))
                 for face in faces]
@@ -273,8 +275,8 @@ class RekognitionBackend:
                     max_faces: int | None, quality_filter: str | None) -> dict[str, Any]:
         with self._lock:
             self._collection(collection_id)
-        decoded = self._decode(image)
-        found = self._analyse(decoded, quality_filter or "AUTO")
+        decoded, digest = self._decode(image)
+        found = self._analyse(decoded, digest, quality_filter or "AUTO")
         unindexed = [{"Reasons": item.reasons, "FaceDetail": item.detail}
                      for item in found if item.reasons]
         candidates = [item for item in found if not item.reasons]
@@ -288,8 +290,7 @@ class RekognitionBackend:
             candidates = [item for item in candidates if id(item) not in dropped_ids]
             unindexed += [{"Reasons": ["EXCEEDS_MAX_FACES"], "FaceDetail": item.detail}
                           for item in dropped]
-        descriptors = [self._engine.describe(decoded, item.face) for item in candidates]
-        digest = hashlib.sha256(image.data or b"").hexdigest()
+        descriptors = [self._engine.describe(decoded, item.face, digest) for item in candidates]
         with self._lock:
             collection = self._collection(collection_id)
             image_key = f"{digest}:{external_image_id or ''}"
@@ -349,8 +350,8 @@ class RekognitionBackend:
             return {"DeletedFaces": deleted, "UnsuccessfulFaceDeletions": failed}
 
     def detect_faces(self, image: ImageInput) -> dict[str, Any]:
-        decoded = self._decode(image)
-        return {"FaceDetails": [item.detail for item in self._analyse(decoded, "NONE")]}
+        decoded, digest = self._decode(image)
+        return {"FaceDetails": [item.detail for item in self._analyse(decoded, digest, "NONE")]}
 
     # ---- face search ---------------------------------------------------------------------
 
@@ -385,14 +386,14 @@ class RekognitionBackend:
                               quality_filter: str | None) -> dict[str, Any]:
         with self._lock:
             self._collection(collection_id)
-        decoded = self._decode(image)
-        usable = [item for item in self._analyse(decoded, quality_filter or "NONE")
+        decoded, digest = self._decode(image)
+        usable = [item for item in self._analyse(decoded, digest, quality_filter or "NONE")
                   if not item.reasons]
         if not usable:
             raise InvalidParameterException(
                 "There are no faces in the image. Should be at least 1.")
         largest = usable[0]  # only the largest face is searched
-        query = self._engine.describe(decoded, largest.face)
+        query = self._engine.describe(decoded, largest.face, digest)
         with self._lock:
             collection = self._collection(collection_id)
             matches = self._matches(collection, query, threshold, max_faces)
@@ -558,8 +559,8 @@ class RekognitionBackend:
                               quality_filter: str | None) -> dict[str, Any]:
         with self._lock:
             self._collection(collection_id)
-        decoded = self._decode(image)
-        found = self._analyse(decoded, quality_filter or "NONE")
+        decoded, digest = self._decode(image)
+        found = self._analyse(decoded, digest, quality_filter or "NONE")
         usable = [item for item in found if not item.reasons]
         out: dict[str, Any] = {"UserMatches": [], "FaceModelVersion": FACE_MODEL_VERSION,
                                "UnsearchedFaces": []}
@@ -572,7 +573,7 @@ class RekognitionBackend:
                                                "Reasons": ["FACE_NOT_LARGEST"]})
         if not usable:
             return out  # no usable face: 200 with no matches, unlike SearchFacesByImage
-        query = self._engine.describe(decoded, usable[0].face)
+        query = self._engine.describe(decoded, usable[0].face, digest)
         with self._lock:
             collection = self._collection(collection_id)
             out["UserMatches"] = self._user_matches(collection, [query], threshold, max_users)
