@@ -79,8 +79,24 @@ Event = Union[AssetUploaded, TagsChanged, ContextChanged, AssetsDeleted, Ignored
 Json = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Notification:
+    notification_type: str
+    events: tuple[Event, ...]
+
+
 def parse(raw_body: bytes) -> list[Event]:
     """Every event in one notification body; MalformedNotification if it is not one."""
+    return list(read(raw_body).events)
+
+
+def read(raw_body: bytes) -> Notification:
+    """The notification's type and events (the type is what the webhook logs)."""
+    kind, body = _load(raw_body)
+    return Notification(kind, tuple(_events(kind, body)))
+
+
+def _load(raw_body: bytes) -> tuple[str, Json]:
     try:
         body = json.loads(raw_body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -90,6 +106,10 @@ def parse(raw_body: bytes) -> list[Event]:
     kind = body.get("notification_type")
     if not isinstance(kind, str) or not kind:
         raise MalformedNotification("the body has no notification_type")
+    return kind, body
+
+
+def _events(kind: str, body: Json) -> list[Event]:
     trigger = _trigger(body)
     if kind in UPLOAD_TYPES:
         return [_uploaded(kind, body, trigger)]
