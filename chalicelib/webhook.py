@@ -1,0 +1,116 @@
+"""The Cloudinary webhook route's logic, independent of Chalice.
+
+Order of checks, cheapest and least trusting first:
+1. a body above `max_body_bytes` → 413, before anything is hashed;
+2. no `X-Cld-Timestamp` / `X-Cld-Signature` (header names in any case) → 401;
+3. a signature that is malformed, stale, from the future or wrong → 403;
+4. a signed body that is not a notification → 400;
+5. each event is dispatched; a notification that only concerns nothing facetag does → 200
+   `{"ignored": reason}`, so Cloudinary does not retry it; otherwise 200 with one outcome per
+   event.
+
+Nothing is dispatched before step 4 passes: unsigned, forged or stale requests cause no work.
+
+When dispatching fails (any exception: Rekognition throttling past botocore's retries,
+Cloudinary 5xx, a timeout…) the answer is 503 so that Cloudinary delivers the notification again;
+the failure is logged with the asset ids. The remaining events of that notification are not
+tried: the redelivery repeats them all, and the flows are idempotent. If Cloudinary gives up,
+the asset still lacks its processed marker (the marker is written last), so the scheduled
+reconciliation finds and processes it.
+
+A secret that cannot be had answers 500 when it is a configuration error (no retry helps until an
+operator fixes it; the message names the variables) and 503 otherwise (for example SSM briefly
+unavailable). The secret is read before the headers are looked at; it is cached for the
+container, so that costs one lookup at most. Bad input never answers 500.
+
+Each notification gives one JSON log line (`facetag.webhook`): notification type, asset ids,
+outcome, HTTP status and milliseconds. The secret, the signature and the body are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import notifications, signature
+from chalicelib.notifications import AssetsDeleted, AssetUploaded, Event, Ignored
+from chalicelib.settings import ConfigError, Settings
+
+log = logging.getLogger("facetag.webhook")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def handle(raw_body: bytes, headers: Mapping[str, str], settings: Settings,
+           secret: Callable[[], str], dispatch: Callable[[Event], str],
+           now: Callable[[], float]) -> Answer:
+    started = now()
+
+    def answer(status: int, body: dict[str, Any], outcome: str, kind: str | None = None,
+               asset_ids: tuple[str, ...] = (), failure: bool = False, **fields: Any) -> Answer:
+        level = logging.ERROR if status >= 500 else logging.INFO
+        log.log(level, "notification %s", outcome, exc_info=failure,
+                extra={"notification_type": kind, "asset_ids": list(asset_ids),
+                       "outcome": outcome, "status": status,
+                       "ms": round((now() - started) * 1000), **fields})
+        return Answer(status, body)
+
+    if len(raw_body) > settings.max_body_bytes:
+        return answer(413, {"error": "body too large"}, "rejected", reason="body too large")
+    try:
+        api_secret = secret()
+    except ConfigError as err:
+        return answer(500, {"error": f"facetag is misconfigured: {err}"}, "misconfigured",
+                      reason=str(err))
+    except Exception as err:  # the secret store failed; a redelivery may find it again
+        return answer(503, {"error": "the API secret is unavailable; retry later"},
+                      "failed", failure=True, reason=type(err).__name__)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    try:
+        signature.verify(raw_body, lowered.get("x-cld-timestamp"),
+                         lowered.get("x-cld-signature"), api_secret, settings, started)
+    except signature.MissingSignature:
+        return answer(401, {"error": "missing signature"}, "rejected", reason="unsigned")
+    except signature.InvalidSignature as err:
+        return answer(403, {"error": f"invalid signature: {err}"}, "rejected", reason=str(err))
+
+    try:
+        notification = notifications.read(raw_body)
+    except notifications.MalformedNotification as err:
+        return answer(400, {"error": str(err)}, "rejected", reason=str(err))
+
+    kind = notification.notification_type
+    all_ids = tuple(i for event in notification.events for i in _asset_ids(event))
+    outcomes = []
+    for event in notification.events:
+        if isinstance(event, Ignored):
+            outcomes.append({"ignored": event.reason})
+            continue
+        try:
+            outcome = dispatch(event)
+        except Exception:
+            return answer(503, {"error": "processing failed; retry later"}, "failed", kind,
+                          all_ids, failure=True, failed_asset_ids=list(_asset_ids(event)))
+        outcomes.append({"asset_ids": list(_asset_ids(event)), "outcome": outcome})
+
+    if all("ignored" in o for o in outcomes):
+        reasons = "; ".join(o["ignored"] for o in outcomes) or "no assets in the notification"
+        return answer(200, {"ignored": reasons}, "ignored", kind, all_ids, reason=reasons)
+    return answer(200, {"processed": outcomes}, "processed", kind, all_ids,
+                  outcomes=[o.get("outcome", "ignored") for o in outcomes])
+
+
+def _asset_ids(event: Event) -> tuple[str, ...]:
+    if isinstance(event, Ignored):
+        return ()
+    if isinstance(event, AssetsDeleted):
+        return tuple(ref.asset_id for ref in event.refs)
+    if isinstance(event, AssetUploaded):
+        return (event.asset.asset_id,)
+    return (event.ref.asset_id,)

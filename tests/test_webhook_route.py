@@ -1,0 +1,327 @@
+"""POST /webhooks/cloudinary through Chalice's test client: every answer the route can give."""
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from chalice.test import Client
+
+import app as app_module
+from chalicelib.assets import AssetRef
+from chalicelib.logs import JsonFormatter
+from chalicelib.notifications import AssetUploaded, TagsChanged, Trigger
+from chalicelib.settings import ENV_NAMES, ConfigError
+
+PROJECT_DIR = str(Path(__file__).resolve().parent.parent)
+SECRET = "test-secret-do-not-log"
+PATH = "/webhooks/cloudinary"
+
+UPLOAD = {
+    "notification_type": "upload", "asset_id": "0a1b2c", "public_id": "events/IMG_0042",
+    "version": 1777888000, "resource_type": "image", "type": "upload", "format": "jpg",
+    "tags": ["train:Jane Doe"], "context": {"custom": {"person": "Jane Doe"}},
+    "asset_folder": "events",
+    "notification_context": {"triggered_by": {"source": "ui", "id": "u-123"}},
+}
+
+
+def sign(body: bytes, timestamp: str, algorithm: str = "sha1", secret: str = SECRET) -> str:
+    """What Cloudinary sends: hex SHA(body + timestamp + API secret)."""
+    return hashlib.new(algorithm, body + timestamp.encode() + secret.encode()).hexdigest()
+
+
+def signed_headers(body: bytes, age_s: int = 0, algorithm: str = "sha1") -> dict[str, str]:
+    timestamp = str(int(time.time()) - age_s)
+    return {"Content-Type": "application/json", "X-Cld-Timestamp": timestamp,
+            "X-Cld-Signature": sign(body, timestamp, algorithm)}
+
+
+def encode(payload: object) -> bytes:
+    return json.dumps(payload).encode()
+
+
+@pytest.fixture
+def dispatched(monkeypatch):
+    """Events handed to the dispatcher; the secret and settings are the test's own."""
+    recorded = []
+
+    def dispatch(event):
+        recorded.append(event)
+        return "tagged"
+
+    for variable in ENV_NAMES.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(app_module, "_settings", None)  # read again from this test's env
+    monkeypatch.setattr(app_module, "get_dispatcher", lambda: dispatch)
+    monkeypatch.setattr(app_module, "get_secret", lambda: SECRET)
+    return recorded
+
+
+@pytest.fixture
+def client(dispatched):
+    with Client(app_module.app, stage_name="dev", project_dir=PROJECT_DIR) as test_client:
+        yield test_client
+
+
+def post(client, body: bytes, headers: dict[str, str]):
+    return client.http.post(PATH, body=body, headers=headers)
+
+
+# --- 200 -----------------------------------------------------------------------------------
+
+def test_signed_upload_is_dispatched_as_a_typed_event(client, dispatched):
+    body = encode(UPLOAD)
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 200
+    assert response.json_body == {
+        "processed": [{"asset_ids": ["0a1b2c"], "outcome": "tagged"}]}
+    [event] = dispatched
+    assert isinstance(event, AssetUploaded)
+    assert event.asset.ref == AssetRef("0a1b2c", "events/IMG_0042")
+    assert event.asset.context == {"person": "Jane Doe"}
+    assert event.trigger == Trigger("ui", "u-123")
+
+
+def test_each_resource_of_a_bulk_change_is_dispatched(client, dispatched):
+    body = encode({"notification_type": "resource_tags_changed", "resources": [
+        {"asset_id": "a1", "public_id": "p1", "added": ["train:Jo"]},
+        {"asset_id": "v1", "public_id": "clip", "resource_type": "video", "added": ["x"]},
+        {"asset_id": "a2", "public_id": "p2", "removed": ["person:Jo"]},
+    ]})
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 200
+    assert [o.get("asset_ids") for o in response.json_body["processed"]] == [
+        ["a1"], None, ["a2"]]
+    assert dispatched == [
+        TagsChanged(AssetRef("a1", "p1"), ("train:Jo",), (), Trigger()),
+        TagsChanged(AssetRef("a2", "p2"), (), ("person:Jo",), Trigger()),
+    ]
+
+
+@pytest.mark.parametrize("header_case", [str.lower, str.upper, lambda h: h])
+def test_headers_are_accepted_in_any_case(client, dispatched, header_case):
+    body = encode(UPLOAD)
+    headers = {header_case(k): v for k, v in signed_headers(body).items()}
+    assert post(client, body, headers).status_code == 200
+    assert len(dispatched) == 1
+
+
+def test_sha256_signatures_when_configured(client, dispatched, monkeypatch):
+    monkeypatch.setenv("FACETAG_SIGNATURE_ALGORITHM", "sha256")
+    body = encode(UPLOAD)
+    assert post(client, body, signed_headers(body, algorithm="sha256")).status_code == 200
+    sha1 = post(client, body, signed_headers(body, algorithm="sha1"))
+    assert sha1.status_code == 403 and "wrong length" in sha1.json_body["error"]
+    assert len(dispatched) == 1
+
+
+def test_content_type_with_charset_is_accepted(client, dispatched):
+    body = encode(UPLOAD)
+    headers = {**signed_headers(body), "Content-Type": "application/json; charset=utf-8"}
+    assert post(client, body, headers).status_code == 200
+
+
+@pytest.mark.parametrize("payload, reason", [
+    ({"notification_type": "create_folder", "folder_path": "x"}, "does not concern facetag"),
+    ({**UPLOAD, "resource_type": "video"}, "not an image"),
+    ({**UPLOAD, "resource_type": "raw"}, "not an image"),
+    ({"notification_type": "resource_tags_changed", "resources": []}, "no assets"),
+])
+def test_irrelevant_notifications_are_acknowledged_and_ignored(client, dispatched, payload,
+                                                                reason):
+    body = encode(payload)
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 200
+    assert reason in response.json_body["ignored"]
+    assert dispatched == []
+
+
+# --- 401 / 403: no work done ---------------------------------------------------------------
+
+@pytest.mark.parametrize("drop", [("X-Cld-Timestamp",), ("X-Cld-Signature",),
+                                  ("X-Cld-Timestamp", "X-Cld-Signature")])
+def test_unsigned_requests_are_unauthorised(client, dispatched, drop):
+    body = encode(UPLOAD)
+    headers = {k: v for k, v in signed_headers(body).items() if k not in drop}
+    response = post(client, body, headers)
+    assert response.status_code == 401
+    assert dispatched == []
+
+
+def test_empty_signature_header_counts_as_missing(client, dispatched):
+    body = encode(UPLOAD)
+    response = post(client, body, {**signed_headers(body), "X-Cld-Signature": ""})
+    assert response.status_code == 401
+
+
+BODY = encode(UPLOAD)
+
+
+def with_signature(value):
+    return lambda headers: {**headers, "X-Cld-Signature": value(headers)}
+
+
+def with_timestamp(value):
+    return lambda headers: {**headers, "X-Cld-Timestamp": value(headers["X-Cld-Timestamp"])}
+
+
+@pytest.mark.parametrize("change, reason", [
+    (with_signature(lambda h: "0" * 40), "mismatch"),
+    (with_signature(lambda h: sign(BODY, h["X-Cld-Timestamp"], secret="other")), "mismatch"),
+    (with_signature(lambda h: h["X-Cld-Signature"][:-1]), "wrong length"),
+    (with_signature(lambda h: h["X-Cld-Signature"] + "0"), "wrong length"),
+    (with_signature(lambda h: "z" * 40), "not lowercase hex"),
+    (with_signature(lambda h: h["X-Cld-Signature"].upper()), "not lowercase hex"),
+    (with_timestamp(lambda ts: ts + ".0"), "malformed timestamp"),
+    (with_timestamp(lambda ts: "-" + ts), "malformed timestamp"),
+    (with_timestamp(lambda ts: "+" + ts), "malformed timestamp"),
+    (with_timestamp(lambda ts: "9" * 40), "malformed timestamp"),
+    (with_timestamp(lambda ts: "1e9"), "malformed timestamp"),
+    (with_timestamp(lambda ts: "\u0661\u0667\u0660\u0660"), "malformed timestamp"),
+], ids=["zeros", "other-secret", "short", "long", "not-hex", "upper-case-hex", "float",
+        "negative", "plus", "huge", "exponent", "arabic-digits"])
+def test_forged_or_malformed_signatures_are_forbidden(client, dispatched, change, reason):
+    response = post(client, BODY, change(signed_headers(BODY)))
+    assert response.status_code == 403
+    assert reason in response.json_body["error"]
+    assert dispatched == []
+
+
+def test_timestamp_changed_after_signing_is_refused(client, dispatched):
+    headers = signed_headers(BODY, age_s=10)
+    headers["X-Cld-Timestamp"] = str(int(headers["X-Cld-Timestamp"]) + 5)
+    assert post(client, BODY, headers).status_code == 403
+    assert dispatched == []
+
+
+def test_body_reserialised_after_signing_is_refused(client, dispatched):
+    headers = signed_headers(BODY)
+    reserialised = json.dumps(json.loads(BODY), separators=(",", ":")).encode()
+    assert reserialised != BODY
+    response = post(client, reserialised, headers)
+    assert response.status_code == 403 and "mismatch" in response.json_body["error"]
+    assert dispatched == []
+
+
+def test_signatures_older_than_the_window_are_stale(client, dispatched):
+    response = post(client, BODY, signed_headers(BODY, age_s=7201))
+    assert response.status_code == 403 and "stale" in response.json_body["error"]
+    assert post(client, BODY, signed_headers(BODY, age_s=7000)).status_code == 200
+
+
+def test_window_follows_the_setting(client, dispatched, monkeypatch):
+    monkeypatch.setenv("FACETAG_SIGNATURE_WINDOW_S", "60")
+    assert post(client, BODY, signed_headers(BODY, age_s=90)).status_code == 403
+    assert post(client, BODY, signed_headers(BODY, age_s=30)).status_code == 200
+
+
+def test_signatures_from_the_future_are_refused(client, dispatched):
+    response = post(client, BODY, signed_headers(BODY, age_s=-600))
+    assert response.status_code == 403 and "future" in response.json_body["error"]
+    assert post(client, BODY, signed_headers(BODY, age_s=-60)).status_code == 200
+    assert len(dispatched) == 1
+
+
+def test_body_that_is_not_utf8_is_refused(client, dispatched):
+    body = b'{"notification_type": "upload", "x": "\xff"}'
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 403 and "UTF-8" in response.json_body["error"]
+
+
+def test_empty_secret_fails_closed(client, dispatched, monkeypatch):
+    monkeypatch.setattr(app_module, "get_secret", lambda: "")
+    body = encode(UPLOAD)
+    headers = signed_headers(body)
+    headers["X-Cld-Signature"] = hashlib.sha1(body + headers["X-Cld-Timestamp"].encode()) \
+        .hexdigest()  # what a signature with an empty secret would be
+    assert post(client, body, headers).status_code == 403
+    assert dispatched == []
+
+
+# --- 400 / 413 -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"upload"', b"{}",
+                                  b'{"notification_type": 5}'])
+def test_signed_but_malformed_bodies_are_bad_requests(client, dispatched, body):
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 400
+    assert "error" in response.json_body
+    assert dispatched == []
+
+
+def test_oversized_bodies_are_refused_before_checking_anything(client, dispatched,
+                                                               monkeypatch):
+    monkeypatch.setenv("FACETAG_MAX_BODY_BYTES", "1024")
+    body = encode({**UPLOAD, "padding": "x" * 1024})
+    assert post(client, body, signed_headers(body)).status_code == 413
+    assert post(client, body, {"Content-Type": "application/json"}).status_code == 413
+    assert dispatched == []
+
+
+# --- 500 / 503 -----------------------------------------------------------------------------
+
+def test_dispatch_failure_answers_503_and_logs_the_asset(client, monkeypatch, caplog):
+    def failing(event):
+        raise RuntimeError("Rekognition throttled")
+
+    monkeypatch.setattr(app_module, "get_dispatcher", lambda: failing)
+    caplog.set_level(logging.INFO, logger="facetag.webhook")
+    response = post(client, BODY, signed_headers(BODY))
+    assert response.status_code == 503
+    [record] = [r for r in caplog.records if r.name == "facetag.webhook"]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["asset_ids"] == ["0a1b2c"] and line["failed_asset_ids"] == ["0a1b2c"]
+    assert line["outcome"] == "failed" and line["status"] == 503
+    assert "Rekognition throttled" in line["error"]
+
+
+def test_one_log_line_per_notification_without_secrets(client, caplog):
+    caplog.set_level(logging.INFO, logger="facetag.webhook")
+    headers = signed_headers(BODY)
+    assert post(client, BODY, headers).status_code == 200
+    assert post(client, BODY, {**headers, "X-Cld-Signature": "0" * 40}).status_code == 403
+    records = [r for r in caplog.records if r.name == "facetag.webhook"]
+    lines = [JsonFormatter().format(r) for r in records]
+    assert len(lines) == 2
+    first, second = (json.loads(line) for line in lines)
+    assert first["notification_type"] == "upload" and first["outcome"] == "processed"
+    assert isinstance(first["ms"], int)
+    assert second["outcome"] == "rejected" and second["reason"] == "mismatch"
+    for line in lines:
+        assert SECRET not in line and headers["X-Cld-Signature"] not in line
+        assert "Jane Doe" not in line  # nothing of the body beyond ids and type
+
+
+def test_settings_error_is_a_plain_500_naming_the_variable(client, dispatched, monkeypatch,
+                                                           caplog):
+    monkeypatch.setenv("FACETAG_MATCH_THRESHOLD", "high")
+    response = post(client, BODY, signed_headers(BODY))
+    assert response.status_code == 500
+    assert "FACETAG_MATCH_THRESHOLD" in response.json_body["error"]
+    assert "Traceback" not in response.body.decode()
+    assert any("FACETAG_MATCH_THRESHOLD" in r.getMessage() for r in caplog.records
+               if r.name == "facetag.app")
+    assert dispatched == []
+
+
+def test_missing_secret_configuration_is_a_500_naming_the_variables(client, dispatched,
+                                                                    monkeypatch):
+    def no_secret():
+        raise ConfigError("set CLOUDINARY_URL, or CLOUDINARY_CLOUD_NAME and CLOUDINARY_API_KEY")
+
+    monkeypatch.setattr(app_module, "get_secret", no_secret)
+    response = post(client, BODY, signed_headers(BODY))
+    assert response.status_code == 500 and "CLOUDINARY_URL" in response.json_body["error"]
+    assert dispatched == []
+
+
+def test_unavailable_secret_store_answers_503(client, dispatched, monkeypatch):
+    def store_down():
+        raise ConnectionError("ssm unreachable")
+
+    monkeypatch.setattr(app_module, "get_secret", store_down)
+    assert post(client, BODY, signed_headers(BODY)).status_code == 503
+    assert dispatched == []
