@@ -13,9 +13,11 @@ from chalicelib.notifications import (
     ContextChanged,
     Ignored,
     MalformedNotification,
+    Notification,
     TagsChanged,
     Trigger,
     parse,
+    read,
 )
 
 UI = {"triggered_at": "2026-05-04T10:00:01Z", "triggered_by": {"source": "ui", "id": "u-123"}}
@@ -254,6 +256,12 @@ def test_triggered_by_of_the_wrong_shape_gives_an_empty_trigger():
     assert event.trigger == Trigger()
     [event] = parse(upload(notification_context={"triggered_by": {"source": 1, "id": 2}}))
     assert event.trigger == Trigger()
+
+
+def test_read_gives_the_type_with_the_events():
+    notification = read(body(notification_type="delete", resources=[
+        {"asset_id": "0a1b", "public_id": "events/IMG_0042"}]))
+    assert notification == Notification("delete", (AssetsDeleted((REF,), Trigger()),))
 
 
 # --- malformed -----------------------------------------------------------------------------
