@@ -1,0 +1,131 @@
+"""Image delivery of the local Cloudinary server, with URLs built by the SDK."""
+
+from __future__ import annotations
+
+import io
+
+import cloudinary
+import cloudinary.api
+import cloudinary.uploader
+import cloudinary.utils
+import urllib3
+from PIL import Image
+
+from tests.fixtures_cloudinary import SdkHandle, jpeg_bytes
+
+
+def facetag_url(public_id: str, version: int, size: int = 1920) -> str:
+    url, _ = cloudinary.utils.cloudinary_url(public_id, crop="limit", width=size, height=size,
+                                             fetch_format="jpg", quality="auto", version=version)
+    return str(url)
+
+
+def fetch(url: str) -> urllib3.BaseHTTPResponse:
+    return urllib3.request("GET", url)
+
+
+def png_bytes(width: int, height: int, mode: str = "RGBA") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_sdk_url_points_at_the_server_and_delivers_a_bounded_jpeg(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(3000, 2000), public_id="events/IMG 42")
+    url = facetag_url("events/IMG 42", uploaded["version"])
+    assert url.startswith(f"{cloudinary_sdk.base_url}/demo/image/upload/c_limit,f_jpg,h_1920,q_auto,w_1920/v")
+    response = fetch(url)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.data[:3] == b"\xff\xd8\xff"
+    assert Image.open(io.BytesIO(response.data)).size == (1920, 1280)
+
+
+def test_c_limit_never_upscales(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(300, 200), public_id="small")
+    response = fetch(facetag_url("small", uploaded["version"]))
+    assert Image.open(io.BytesIO(response.data)).size == (300, 200)
+
+
+def test_png_with_alpha_is_converted_to_rgb_jpeg(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(png_bytes(500, 100), public_id="logo")
+    response = fetch(facetag_url("logo", uploaded["version"], size=250))
+    image = Image.open(io.BytesIO(response.data))
+    assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (250, 50))
+
+
+def test_exif_orientation_is_applied(cloudinary_sdk: SdkHandle) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 100), (0, 0, 255)).save(buffer, "JPEG", exif=exif)
+    uploaded = cloudinary.uploader.upload(buffer.getvalue(), public_id="rotated")
+    response = fetch(facetag_url("rotated", uploaded["version"]))
+    assert Image.open(io.BytesIO(response.data)).size == (100, 400)
+
+
+def test_fill_and_scale_and_format_extension(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(400, 200), public_id="pic")
+    fill, _ = cloudinary.utils.cloudinary_url("pic", crop="fill", width=100, height=100,
+                                              version=uploaded["version"])
+    assert Image.open(io.BytesIO(fetch(fill).data)).size == (100, 100)
+    scale, _ = cloudinary.utils.cloudinary_url("pic", crop="scale", width=800, format="png",
+                                               version=uploaded["version"])
+    image = Image.open(io.BytesIO(fetch(scale).data))
+    assert (image.format, image.size) == ("PNG", (800, 400))
+
+
+def test_chained_transformations_apply_in_order(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(1000, 500), public_id="pic")
+    url, _ = cloudinary.utils.cloudinary_url("pic", version=uploaded["version"], transformation=[
+        {"crop": "limit", "width": 400}, {"crop": "fill", "width": 100, "height": 100},
+        {"fetch_format": "jpg", "quality": 50}])
+    assert Image.open(io.BytesIO(fetch(url).data)).size == (100, 100)
+
+
+def test_original_is_served_without_transformations(cloudinary_sdk: SdkHandle) -> None:
+    original = jpeg_bytes(64, 64)
+    cloudinary.uploader.upload(original, public_id="orig")
+    url, _ = cloudinary.utils.cloudinary_url("orig")
+    assert fetch(url).data == original
+
+
+def test_unknown_asset_is_404(cloudinary_sdk: SdkHandle) -> None:
+    assert fetch(facetag_url("missing", 1)).status == 404
+
+
+def test_overwritten_asset_is_delivered_in_its_new_version(cloudinary_sdk: SdkHandle) -> None:
+    cloudinary.uploader.upload(jpeg_bytes(100, 100), public_id="p")
+    second = cloudinary.uploader.upload(jpeg_bytes(50, 40), public_id="p")
+    response = fetch(facetag_url("p", second["version"]))
+    assert Image.open(io.BytesIO(response.data)).size == (50, 40)
+
+
+def test_decompression_bomb_is_refused_cleanly(cloudinary_sdk: SdkHandle) -> None:
+    cloudinary.uploader.upload(png_bytes(10_000, 10_000, mode="1"), public_id="bomb")
+    response = fetch(facetag_url("bomb", 1))
+    assert response.status == 400
+    assert "too large" in response.json()["error"]["message"]
+    assert cloudinary.api.ping()["status"] == "ok"  # the server is still up
+
+
+def test_invalid_transformation_is_400(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(), public_id="p")
+    url = f"{cloudinary_sdk.base_url}/demo/image/upload/c_limit,w_0/v{uploaded['version']}/p"
+    assert fetch(url).status == 400
+
+
+def test_delivered_bytes_are_counted_and_not_admin_calls(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(500, 500), public_id="p")
+    cloudinary_sdk.server.admin("POST", "stats/reset")
+    sizes = [len(fetch(facetag_url("p", uploaded["version"], s)).data) for s in (100, 200)]
+    stats = cloudinary_sdk.server.stats()
+    assert stats["delivery_requests"] == 2
+    assert stats["delivery_bytes"] == sum(sizes)
+    assert stats["admin_calls"] == 0
+
+
+def test_public_ids_with_spaces_and_symbols_round_trip(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(30, 30), public_id="my folder/pic #1?")
+    response = fetch(facetag_url("my folder/pic #1?", uploaded["version"]))
+    assert response.status == 200
