@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 log = logging.getLogger("facetag.emulators.cloudinary.store")
@@ -66,7 +66,8 @@ class Asset:
     updated_at: float | None = None
 
     def copy(self) -> Asset:
-        return copy.deepcopy(self)
+        # Only tags and context are mutable; a shallow replace is much cheaper than deepcopy.
+        return replace(self, tags=list(self.tags), context=dict(self.context))
 
 
 @dataclass(frozen=True)

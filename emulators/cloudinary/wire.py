@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from email.parser import BytesParser
-from email.policy import HTTP
+import re
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -62,23 +61,42 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
+_DISPOSITION_PARAM = re.compile(r';\s*([a-zA-Z*]+)="((?:[^"\\]|\\.)*)"|;\s*([a-zA-Z*]+)=([^;\s]+)')
+
+
 def parse_multipart(body: bytes, content_type: str) -> tuple[Params, dict[str, tuple[str, bytes]]]:
-    """Fields and files of a multipart/form-data body (the SDK's Upload API encoding)."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise BadRequest("Malformed multipart body")
+    """Fields and files of a multipart/form-data body (the SDK's Upload API encoding).
+
+    Hand-rolled because the stdlib email parser is ~10x slower, which dominated upload time.
+    """
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not match:
+        raise BadRequest("Malformed multipart body: no boundary")
+    delimiter = b"--" + match.group(1).encode()
     params: Params = {}
     files: dict[str, tuple[str, bytes]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break  # closing delimiter
+        head, sep, data = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            raise BadRequest("Malformed multipart part")
+        if data.endswith(b"\r\n"):
+            data = data[:-2]
+        disposition = ""
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-disposition":
+                disposition = value
+        fields: dict[str, str] = {}
+        for m in _DISPOSITION_PARAM.finditer(disposition):
+            key = (m.group(1) or m.group(3)).lower()
+            fields[key] = m.group(2) if m.group(1) else m.group(4)
+        name = fields.get("name")
+        if name is None:
             continue
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None:
-            files[name] = (filename, data)
+        if "filename" in fields:
+            files[name] = (fields["filename"], data)
         else:
             _add(params, name, data.decode("utf-8", "replace"))
     return params, files
