@@ -39,8 +39,12 @@ class Upload:
     tags: tuple[str, ...] = ()
 
 
-def story() -> tuple[list[Upload], list[Upload]]:
-    """Older photos first (tagged retroactively), then training, then new uploads."""
+def story() -> list[tuple[str, list[Upload]]]:
+    """Older photos first (tagged retroactively), then training, then new uploads.
+
+    Each phase is finished (every webhook answered) before the next starts, so the outcome does
+    not depend on the order in which concurrent notifications happen to arrive.
+    """
     p = photos()
     older = [Upload("archive/obama-rally", p["obama3"].data)]
     training = [
@@ -53,7 +57,7 @@ def story() -> tuple[list[Upload], list[Upload]]:
                                                flip=(False, True))),
         Upload("events/landscape", faceless()),
     ]
-    return older + training, new
+    return [("an older photo", older), ("training photos", training), ("new photos", new)]
 
 
 def wait_for_webhooks(stack: LocalStack) -> None:
@@ -129,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     print("Fetching test photos (once) and starting the local stack...")
-    first, second = story()
+    phases = story()
     with tempfile.TemporaryDirectory() as logs, local_stack(log_dir=Path(logs)) as stack:
         cloudinary.config(cloud_name=CLOUD_NAME, api_key=LIBRARIAN_KEY,
                           api_secret=LIBRARIAN_SECRET, upload_prefix=stack.cloudinary.url,
@@ -137,14 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         rekognition = boto3.client("rekognition", endpoint_url=stack.rekognition.url,
                                    region_name="us-east-1", aws_access_key_id="testing",
                                    aws_secret_access_key="testing")
-        print("Uploading an older photo, then training photos:")
-        upload_all(stack, first)
-        print("Uploading new photos:")
-        upload_all(stack, second)
+        for title, uploads in phases:
+            print(f"Uploading {title}:")
+            upload_all(stack, uploads)
         rows = []
         print()
         print(f"{'asset':28} {'people tagged':32} {'suggested':16} faces unknown")
-        for u in first + second:
+        for u in [u for _, uploads in phases for u in uploads]:
             asset = asset_from_resource(cloudinary.api.resource(u.public_id))
             people = ", ".join(t.removeprefix("person:") for t in asset.tags
                                if t.startswith("person:")) or "-"
