@@ -1,0 +1,60 @@
+"""Pure parts of the local Cloudinary server: context encoding and the search expression parser."""
+
+from __future__ import annotations
+
+import cloudinary.utils
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulators.cloudinary import search
+from emulators.cloudinary.wire import parse_context, parse_tags
+
+keys = st.text(st.characters(blacklist_characters="=|\\", blacklist_categories=("Cs",)),
+               min_size=1, max_size=12).filter(lambda k: k.strip() == k and k != "")
+values = st.text(st.characters(blacklist_characters="\\", blacklist_categories=("Cs",)),
+                 min_size=1, max_size=30)
+
+
+@given(st.dictionaries(keys, values, min_size=1, max_size=5))
+def test_context_encoded_by_the_sdk_decodes_to_the_same_dict(context: dict[str, str]) -> None:
+    assert parse_context(cloudinary.utils.encode_context(context)) == context
+
+
+def test_doubled_backslash_is_a_literal_backslash() -> None:
+    assert parse_context(r"path=C:\\dir\|x\=y") == {"path": "C:\\dir|x=y"}
+
+
+def test_empty_value_is_kept_so_add_can_delete_the_key() -> None:
+    assert parse_context("a=|b=1") == {"a": "", "b": "1"}
+
+
+def test_tags_split_on_commas_in_strings_and_lists() -> None:
+    assert parse_tags("a, b,,c") == ["a", "b", "c"]
+    assert parse_tags(["x,y", "z"]) == ["x", "y", "z"]
+
+
+def test_word_tokens_split_on_punctuation_and_fold_case() -> None:
+    assert search.word_tokens("person:Jane Doe") == ["person", "jane", "doe"]
+    assert search.word_tokens("full-analysis") == ["full", "analysis"]
+
+
+@pytest.mark.parametrize("expression", [
+    "tags:*", "NOT tags=x", "(NOT tags=x)", "tags=", 'tags="unterminated', "a:(b",
+    "uploaded_at>1m", "uploaded_at>1y", "nosuchfield:x", "tags>3", "public_id:[a TO b]",
+    "asset_folder:events/*",
+])
+def test_malformed_expressions_are_parse_errors(expression: str) -> None:
+    with pytest.raises(search.SearchError):
+        search.parse(expression)
+
+
+@pytest.mark.parametrize("expression", [
+    'resource_type:image AND type:upload AND uploaded_at>2d AND -tags="facetag:v3"',
+    "tags:train", 'tags="person:Jane Doe"', 'context.person="Jane Doe"',
+    'created_at:[4w TO 1w]', 'uploaded_at>"2026-05-01T00:00:00Z"', "public_id:events/*",
+    'asset_folder:("x" OR "y")', "+tags:a -tags:b", "(tags:a OR tags:b) AND NOT tags:c",
+    "width>=100 AND bytes<5000", "created_at:{1w TO 0h}",
+])
+def test_supported_expressions_parse(expression: str) -> None:
+    search.parse(expression)
