@@ -8,9 +8,12 @@ quota; reads of many assets are batched (100 asset ids per Admin call).
 
 from __future__ import annotations
 
+import calendar
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import cloudinary
@@ -42,6 +45,20 @@ class SearchPage:
     assets: tuple[Asset, ...]
     next_cursor: str | None
     total_count: int
+
+
+@dataclass(frozen=True)
+class AdminQuota:
+    """What the last Admin API answer said about the hourly quota."""
+
+    remaining: int | None
+    reset_at: datetime | None
+
+
+def _quota(response: Any) -> AdminQuota:
+    reset = getattr(response, "rate_limit_reset_at", None)
+    reset_at = datetime.fromtimestamp(calendar.timegm(tuple(reset)), timezone.utc) if reset else None
+    return AdminQuota(getattr(response, "rate_limit_remaining", None), reset_at)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -85,6 +102,17 @@ class MediaLibrary:
                                                           status_forcelist=(502, 503, 504)),
             timeout=urllib3.Timeout(connect=5, read=30),
         )
+        # Admin calls made through this object and the quota last reported: reconciliation
+        # keeps within a per-run budget and stops before the hourly quota runs out.
+        self.admin_calls = 0
+        self.quota: AdminQuota | None = None
+        self._lock = threading.Lock()
+
+    def _admin_answer(self, response: Any) -> Any:
+        with self._lock:
+            self.admin_calls += 1
+            self.quota = _quota(response)
+        return response
 
     # -- delivery --------------------------------------------------------------------------
 
@@ -164,7 +192,8 @@ class MediaLibrary:
         found: dict[str, Asset] = {}
         unique = list(dict.fromkeys(asset_ids))
         for batch in self._batches(unique, ASSET_ID_BATCH):
-            r = cloudinary.api.resources_by_asset_ids(batch, tags=True, context=True)
+            r = self._admin_answer(
+                cloudinary.api.resources_by_asset_ids(batch, tags=True, context=True))
             for resource in r.get("resources", []):
                 asset = asset_from_resource(resource)
                 found[asset.asset_id] = asset
@@ -179,6 +208,6 @@ class MediaLibrary:
                  .max_results(max_results).with_field("tags").with_field("context"))
         if next_cursor:
             query = query.next_cursor(next_cursor)
-        r = query.execute()
+        r = self._admin_answer(query.execute())
         return SearchPage(tuple(asset_from_resource(x) for x in r.get("resources", [])),
                           r.get("next_cursor") or None, int(r.get("total_count", 0)))
