@@ -40,6 +40,8 @@ class Settings:
     concurrency: int = 4
     reconcile_lookback_hours: int = 48
     reconcile_admin_calls: int = 200
+    # Reconciliation takes no new asset once less Lambda time than this remains.
+    reconcile_margin_s: float = 30.0
 
     @property
     def version(self) -> str:
@@ -139,6 +141,8 @@ def _validate(s: Settings) -> None:
                       ("reconcile_lookback_hours", 1), ("reconcile_admin_calls", 1)):
         if getattr(s, name) < low:
             fail(name, f"must be at least {low}")
+    if s.reconcile_margin_s < 0:
+        fail("reconcile_margin_s", "must not be negative")
     if s.signature_max_future_s < 0:
         fail("signature_max_future_s", "must not be negative")
     if s.derivative_size > 4096:
