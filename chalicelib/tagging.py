@@ -336,7 +336,9 @@ class Tagger:
                 removed += len(mine)
             if faces and len(mine) == len(faces):
                 self.faces.delete_user(user_id)
-        if write:
+        # No face of this asset trained `name` (e.g. an operator renamed the person, and this
+        # is the echo of the old label's removal): the asset's training state is not ours.
+        if write and removed:
             self.library.remove_tags([ref.public_id], [self.settings.trained_tag],
                                      ref.delivery_type)
             self.library.add_context([ref.public_id], {CTX_TRAINED: "", CTX_LABEL: ""},
