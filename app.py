@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, Response
+from chalice.app import CloudWatchEvent
 
 from chalicelib import credentials, logs, settings, webhook
 from chalicelib.notifications import Event
@@ -58,3 +61,15 @@ def cloudinary_webhook() -> Response:
     answer = webhook.handle(request.raw_body, request.headers, current, secret=get_secret,
                             dispatch=lambda event: get_dispatcher()(event), now=time.time)
     return Response(body=answer.body, status_code=answer.status)
+
+
+# Read when `chalice deploy`/`package` imports this module: it becomes the EventBridge rule.
+RECONCILE_SCHEDULE = os.environ.get("FACETAG_RECONCILE_SCHEDULE", "rate(1 hour)")
+
+
+@app.schedule(RECONCILE_SCHEDULE)
+def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.reconcile import scheduled  # builds clients: only in this Lambda
+
+    get_secret()  # puts a secret kept in SSM into the SDK's configuration first
+    return scheduled(get_settings(), event.context.get_remaining_time_in_millis)
