@@ -31,7 +31,8 @@ from cloudinary.exceptions import RateLimited
 from .assets import Asset
 from .faces import error_code
 from .library import ASSET_ID_BATCH, SearchPage
-from .tagging import CTX_LABEL, AssetProblem, Tagger
+from .settings import Settings
+from .tagging import CTX_LABEL, AssetProblem, Tagger, build_tagger
 
 log = logging.getLogger("facetag.reconcile")
 
@@ -395,7 +396,15 @@ def reconcile(tagger: Tagger, remaining_ms: RemainingMs | None = None,
                 progress).run()
 
 
-def scheduled(tagger: Tagger, remaining_ms: RemainingMs) -> dict[str, Any]:
-    """The scheduled Lambda's work: the default window, the Lambda's remaining time."""
-    summary = reconcile(tagger, remaining_ms)
-    return summary.log_fields()
+_cached: tuple[Settings, Tagger] | None = None
+
+
+def scheduled(settings: Settings, remaining_ms: RemainingMs) -> dict[str, Any]:
+    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time.
+
+    The tagger and its clients are built once per container and reused by later invocations.
+    """
+    global _cached
+    if _cached is None or _cached[0] != settings:
+        _cached = (settings, build_tagger(settings))
+    return reconcile(_cached[1], remaining_ms).log_fields()

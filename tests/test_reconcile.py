@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
+import chalice.test
+import cloudinary
 import cloudinary.uploader
 import pytest
 
+from chalicelib import credentials
+from chalicelib import reconcile as reconcile_module
 from chalicelib.reconcile import Options, Window, reconcile
 from emulators.stack import LocalStack, admin
 from tests.fixtures_stack import Librarian
@@ -17,26 +27,54 @@ from tests.test_reconcile_support import (OBAMA, as_app, cloudinary_calls,
                                           rekognition_calls, spent, tag_snapshot, upload_batch,
                                           upload_faces)
 
-pytestmark = pytest.mark.e2e
-
 
 def marker(stack: LocalStack) -> str:
     with as_app(stack) as tagger:
         return tagger.settings.marker_tag
 
 
+def scheduled_run(stack: LocalStack, monkeypatch: pytest.MonkeyPatch,
+                  lambda_timeout_ms: int = 300_000) -> dict[str, Any]:
+    """One scheduled-event invocation of the app's `reconcile` function, pointed at the stack."""
+    import app as app_module
+
+    project_dir = Path(__file__).resolve().parent.parent
+    with monkeypatch.context() as m:
+        for name, value in stack.env().items():
+            m.setenv(name, value)
+        m.setattr(app_module, "_settings", None)
+        m.setattr(credentials, "_secret", None)
+        m.setattr(reconcile_module, "_cached", None)
+        # The test client's fake context always starts at 3 s: give it a Lambda's timeout.
+        m.setattr(chalice.test, "LambdaContext",
+                  functools.partial(chalice.test.LambdaContext, max_runtime_ms=lambda_timeout_ms))
+        previous = cloudinary.config().__dict__.copy()
+        cloudinary.reset_config()
+        try:
+            with chalice.test.Client(app_module.app, stage_name="dev",
+                                     project_dir=str(project_dir)) as client:
+                event = client.events.generate_cw_event(
+                    source="aws.events", detail_type="Scheduled Event", detail={},
+                    resources=["arn:aws:events:us-east-1:123456789012:rule/reconcile"])
+                payload: dict[str, Any] = client.lambda_.invoke("reconcile", event).payload
+        finally:
+            cloudinary.config().__dict__.clear()
+            cloudinary.config().__dict__.update(previous)
+    return payload
+
+
+@pytest.mark.e2e
 def test_one_run_processes_every_lost_upload_and_the_next_run_has_nothing_to_do(
-        stack: LocalStack, librarian: Librarian) -> None:
+        stack: LocalStack, librarian: Librarian, monkeypatch: pytest.MonkeyPatch) -> None:
     drop_notifications(stack)
     create_collection(librarian)
     faces = upload_faces(librarian)
     upload_batch(librarian, 56)
     before = rekognition_calls(stack)
 
-    with as_app(stack) as tagger:
-        first = reconcile(tagger)
-    assert (first.found, first.processed, first.failed, first.trained) == (60, 60, 0, 1)
-    assert not first.stopped_early
+    first = scheduled_run(stack, monkeypatch)
+    assert ({k: first[k] for k in ("found", "processed", "failed", "trained", "stopped_early")}
+            == {"found": 60, "processed": 60, "failed": 0, "trained": 1, "stopped_early": False})
     assert rekognition_calls(stack)["IndexFaces"] - before.get("IndexFaces", 0) == 60
     assert librarian.people_on("events/speech") == {OBAMA}
     assert librarian.people_on("events/group") == {OBAMA}
@@ -45,15 +83,15 @@ def test_one_run_processes_every_lost_upload_and_the_next_run_has_nothing_to_do(
     assert all(done in tags for tags in tag_snapshot().values())
 
     calm = rekognition_calls(stack)
-    with as_app(stack) as tagger:
-        second = reconcile(tagger)
-    assert (second.found, second.processed) == (0, 0)
+    second = scheduled_run(stack, monkeypatch)
+    assert (second["found"], second["processed"]) == (0, 0)
     # Nothing to process means no Rekognition work: only the read-only listing of faces that
     # checks for deleted assets.
     assert set(spent(calm, rekognition_calls(stack))) == {"ListFaces"}
-    assert second.calls["rekognition"] == 1
+    assert second["calls"]["rekognition"] == 1
 
 
+@pytest.mark.e2e
 def test_a_short_time_budget_stops_early_and_the_next_run_finishes_without_repeats(
         stack: LocalStack, librarian: Librarian) -> None:
     drop_notifications(stack)
@@ -82,6 +120,7 @@ def test_a_short_time_budget_stops_early_and_the_next_run_finishes_without_repea
     assert rekognition_calls(stack)["IndexFaces"] - before == 20
 
 
+@pytest.mark.e2e
 def test_search_calls_grow_with_pages_of_500(stack: LocalStack, librarian: Librarian) -> None:
     drop_notifications(stack)
     upload_batch(librarian, 12, prefix="small")
@@ -95,6 +134,7 @@ def test_search_calls_grow_with_pages_of_500(stack: LocalStack, librarian: Libra
     assert (many.found, many.calls["search"]) == (510, 1 + math.ceil(510 / 500))
 
 
+@pytest.mark.e2e
 def test_a_rate_limit_answer_stops_the_run_cleanly(stack: LocalStack,
                                                    librarian: Librarian) -> None:
     drop_notifications(stack)
@@ -114,6 +154,7 @@ def test_a_rate_limit_answer_stops_the_run_cleanly(stack: LocalStack,
     assert low.processed == 0
 
 
+@pytest.mark.e2e
 def test_the_admin_call_budget_is_kept(stack: LocalStack, librarian: Librarian) -> None:
     drop_notifications(stack)
     upload_batch(librarian, 3)
@@ -125,6 +166,7 @@ def test_the_admin_call_budget_is_kept(stack: LocalStack, librarian: Librarian) 
     assert cloudinary_calls(stack)["search"] - before == 1
 
 
+@pytest.mark.e2e
 def test_faces_of_deleted_assets_are_removed_by_the_next_run(
         stack: LocalStack, librarian: Librarian) -> None:
     drop_notifications(stack)
@@ -142,6 +184,7 @@ def test_faces_of_deleted_assets_are_removed_by_the_next_run(
     assert librarian.users() == []  # the person lost their only training face
 
 
+@pytest.mark.e2e
 def test_dry_run_changes_nothing(stack: LocalStack, librarian: Librarian) -> None:
     drop_notifications(stack)
     faces = upload_faces(librarian)
@@ -163,6 +206,7 @@ def test_dry_run_changes_nothing(stack: LocalStack, librarian: Librarian) -> Non
     assert set(spent(calls_before, rekognition_calls(stack))) <= {"ListFaces"}
 
 
+@pytest.mark.e2e
 def test_rerun_processes_again_where_the_marker_is_current(
         stack: LocalStack, librarian: Librarian) -> None:
     drop_notifications(stack)
@@ -176,3 +220,16 @@ def test_rerun_processes_again_where_the_marker_is_current(
     used = spent(calls, rekognition_calls(stack))
     assert "IndexFaces" not in used and used["SearchUsers"] >= 3
     assert librarian.people_on("events/speech") == {OBAMA}
+
+
+@pytest.mark.parametrize("configured, expected", [(None, "rate(1 hour)"),
+                                                  ("rate(15 minutes)", "rate(15 minutes)")])
+def test_the_schedule_is_hourly_unless_configured(configured: str | None, expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "FACETAG_RECONCILE_SCHEDULE"}
+    if configured:
+        env["FACETAG_RECONCILE_SCHEDULE"] = configured
+    probe = ("import app; print([e.schedule_expression for e in app.app.event_sources "
+             "if e.name == 'reconcile'])")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent, check=True).stdout
+    assert out.strip() == repr([expected])
