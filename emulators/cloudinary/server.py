@@ -90,14 +90,14 @@ class RateLimiter:
             self._start = time.time()
             self._used = 0
 
-    def take(self) -> tuple[bool, dict[str, str]]:
-        """Count one call if allowed; returns (allowed, the X-FeatureRateLimit-* headers)."""
+    def take(self, count: bool = True) -> tuple[bool, dict[str, str]]:
+        """Count one call if allowed (and `count`); returns (allowed, X-FeatureRateLimit-*)."""
         with self._lock:
             now = time.time()
             if now >= self._start + 3600:
                 self._start, self._used = now, 0
             allowed = self._used < self.limit
-            if allowed:
+            if allowed and count:
                 self._used += 1
             reset_at = self._start + 3600
             headers = {
@@ -435,7 +435,8 @@ class CloudinaryBackend:
         try:
             self.admin_auth(headers)
         except ApiError as exc:
-            return error_answer(exc.status, exc.message)
+            # Refused callers see the quota headers too, but are not counted against it.
+            return error_answer(exc.status, exc.message, self.rate_limiter.take(count=False)[1])
         allowed, limit_headers = self.rate_limiter.take()
         if not allowed:
             return error_answer(420, self.rate_limiter.exceeded_message(), limit_headers)

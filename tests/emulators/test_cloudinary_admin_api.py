@@ -106,6 +106,10 @@ def test_triggers_can_be_created_listed_and_deleted(cloudinary_sdk: SdkHandle) -
 def test_wrong_secret_is_refused_with_401(cloudinary_sdk: SdkHandle) -> None:
     with pytest.raises(cloudinary.exceptions.AuthorizationRequired):
         cloudinary.api.ping(api_secret="wrong")
+    response = urllib3.request("GET", f"{cloudinary_sdk.base_url}/v1_1/demo/ping",
+                               headers=urllib3.make_headers(basic_auth="local-key:wrong"))
+    assert response.status == 401 and "message" in response.json()["error"]
+    assert response.headers["X-FeatureRateLimit-Remaining"] == "500"  # refusals are free
 
 
 def test_second_api_key_may_call_the_admin_api(cloudinary_sdk: SdkHandle) -> None:
