@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dlib  # type: ignore[import-untyped]
 import numpy as np
@@ -191,7 +192,7 @@ class FaceEngine:
                             roll=roll, yaw=yaw, pitch=pitch)
 
 
-def _remember(cache: OrderedDict, key: object, value: object, size: int) -> None:  # type: ignore[type-arg]
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
     cache[key] = value
     while len(cache) > size:
         cache.popitem(last=False)

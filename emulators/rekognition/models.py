@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from . import analysis
-from .engine import DecodedImage, DetectedFace, FaceEngine, ImageDecodeError, decode_image
+from .engine import (DecodedImage, DetectedFace, FaceEngine, ImageDecodeError, decode_image,
+                     distances)
 from .exceptions import (ConflictException, IdempotentParameterMismatchException,
                          InvalidImageFormatException, InvalidPaginationTokenException,
                          InvalidParameterException, InvalidS3ObjectException,
@@ -135,7 +136,7 @@ def _best_similarity(query: np.ndarray, faces: list[StoredFace]) -> float:
     if not faces:
         return 0.0
     matrix = np.stack([face.descriptor for face in faces])
-    return similarity(float(np.linalg.norm(matrix - query, axis=1).min()))
+    return similarity(float(distances(query, matrix).min()))
 
 
 class RekognitionBackend:
@@ -360,10 +361,9 @@ class RekognitionBackend:
         faces = [face for face in collection.faces.values() if face.face_id != exclude]
         if not faces:
             return []
-        matrix = np.stack([face.descriptor for face in faces])
-        distances = np.linalg.norm(matrix - query, axis=1)
+        found = distances(query, np.stack([face.descriptor for face in faces]))
         bar = SEARCH_THRESHOLD_DEFAULT if threshold is None else threshold
-        scored = [(similarity(float(d)), face) for d, face in zip(distances, faces)]
+        scored = [(similarity(float(d)), face) for d, face in zip(found, faces)]
         scored = [(score, face) for score, face in scored if score >= bar]
         scored.sort(key=lambda pair: pair[0], reverse=True)
         return [{"Similarity": score, "Face": face.to_wire()}

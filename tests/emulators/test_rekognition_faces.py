@@ -6,7 +6,6 @@ import io
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from PIL import Image, ImageFilter
 
 from tests.photos import jpeg_bytes
