@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,21 @@ def test_fault_rate_can_be_set_on_the_command_line(tmp_path: Path) -> None:
             client.list_collections()
         assert raised.value.response["Error"]["Code"] in {
             "ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"}
+
+
+def test_concurrent_calls_are_all_answered_and_counted(
+        rekognition: Any, rekognition_server: RunningServer,
+        rekognition_admin: RekognitionAdmin, face_photos: dict[str, bytes]) -> None:
+    rekognition.create_collection(CollectionId="people")
+    rekognition_admin.reset_stats()
+    images = [face_photos[f"small_{name}"] for name in ("obama", "obama2", "biden")]
+
+    def index(n: int) -> int:
+        client = rekognition_client(rekognition_server.url)
+        return len(client.index_faces(CollectionId="people", ExternalImageId=f"img{n}",
+                                      Image={"Bytes": images[n % 3]})["FaceRecords"])
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(index, range(12))) == [1] * 12
+    assert rekognition.describe_collection(CollectionId="people")["FaceCount"] == 12
+    assert rekognition_admin.stats()["calls"]["IndexFaces"] == 12

@@ -212,3 +212,15 @@ def test_search_users_by_image_without_a_face_returns_no_matches(
                                               Image={"Bytes": face_photos["faceless"]})
     assert found["UserMatches"] == []
     assert "SearchedFace" not in found
+
+
+def test_retried_associate_faces_with_the_same_token_gets_the_first_answer(
+        rekognition: Any, people: str, faces: dict[str, str]) -> None:
+    rekognition.create_user(CollectionId=people, UserId="p:obama")
+    call = {"CollectionId": people, "UserId": "p:obama", "FaceIds": [faces["obama"]],
+            "ClientRequestToken": "assoc-1"}
+    first = rekognition.associate_faces(**call)
+    replay = rekognition.associate_faces(**call)
+    assert replay["AssociatedFaces"] == first["AssociatedFaces"] == [{"FaceId": faces["obama"]}]
+    with pytest.raises(rekognition.exceptions.IdempotentParameterMismatchException):
+        rekognition.associate_faces(**{**call, "FaceIds": [faces["obama2"]]})
