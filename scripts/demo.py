@@ -149,15 +149,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{'asset':28} {'people tagged':32} {'suggested':16} faces unknown")
         for u in [u for _, uploads in phases for u in uploads]:
             asset = asset_from_resource(cloudinary.api.resource(u.public_id))
-            people = ", ".join(t.removeprefix("person:") for t in asset.tags
-                               if t.startswith("person:")) or "-"
-            suggested = ", ".join(t.removeprefix("suggested:") for t in asset.tags
-                                  if t.startswith("suggested:")) or "-"
-            status = " (error: " + asset.context["facetag_error"] + ")" if asset.context.get(
+            people = [t.removeprefix("person:") for t in asset.tags if t.startswith("person:")]
+            suggested = [t.removeprefix("suggested:") for t in asset.tags
+                         if t.startswith("suggested:")]
+            faces = asset.context.get("facetag_faces", "")
+            # Unknown faces as the tags show them now: retroactive tagging adds names to older
+            # photos after their recognition counted those faces as unknown.
+            unknown = str(max(int(faces) - len(people) - len(suggested), 0)) if faces else "-"
+            status = f"  (error: {asset.context['facetag_error']})" if asset.context.get(
                 "facetag_error") else ""
-            print(f"{u.public_id:28} {people:32} {suggested:16} "
-                  f"{asset.context.get('facetag_faces', '?'):>5} "
-                  f"{asset.context.get('facetag_unknown', '-'):>7}{status}")
+            print(f"{u.public_id:28} {', '.join(people) or '-':32} {', '.join(suggested) or '-':16}"
+                  f" {faces or '-':>5} {unknown:>7}{status}")
             url, _ = cloudinary.utils.cloudinary_url(u.public_id, crop="limit", width=800,
                                                      height=800, fetch_format="jpg",
                                                      version=asset.version, secure=False)
