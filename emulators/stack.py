@@ -103,6 +103,7 @@ def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | Non
         env = stack_env(rek.url, cld.url, APP_KEY, APP_SECRET, settings)
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY_", "FACETAG_"))}
         app = stack.enter_context(running(
-            [_chalice_bin(), "--project-dir", str(PROJECT_DIR), "local", "--no-autoreload"],
+            [_chalice_bin(), "--project-dir", str(PROJECT_DIR), "local", "--stage", "local",
+             "--no-autoreload"],
             port=app_port, env={**clean, **env}, replace_env=True, **output("app")))
         yield LocalStack(rek, cld, app, dict(settings or {}))

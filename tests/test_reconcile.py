@@ -51,7 +51,7 @@ def scheduled_run(stack: LocalStack, monkeypatch: pytest.MonkeyPatch,
         previous = cloudinary.config().__dict__.copy()
         cloudinary.reset_config()
         try:
-            with chalice.test.Client(app_module.app, stage_name="dev",
+            with chalice.test.Client(app_module.app, stage_name="local",
                                      project_dir=str(project_dir)) as client:
                 event = client.events.generate_cw_event(
                     source="aws.events", detail_type="Scheduled Event", detail={},
