@@ -23,6 +23,10 @@ test: $(STAMP)
 stack: $(STAMP)
 	$(PY) -m scripts.stack
 
+# Offline deployability check: chalice package, then what the zip holds and weighs.
+package: $(STAMP)
+	$(PY) -m scripts.check_package --stage prod
+
 bench: $(STAMP)
 	$(PY) -m scripts.bench
 
