@@ -28,6 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from cloudinary.exceptions import RateLimited
 
+from . import metrics
 from .assets import Asset
 from .faces import error_code
 from .library import ASSET_ID_BATCH, SearchPage
@@ -289,6 +290,7 @@ class _Run:
     def fail(self, asset: Asset, exc: Exception, halt: str = "") -> None:
         log.warning("asset failed", extra={"asset_id": asset.asset_id, "outcome": "failed",
                                            "error": type(exc).__name__})
+        metrics.emit({"Failures": 1}, asset.asset_id)
         with self.lock:
             self.summary.failed += 1
             if halt and not self.halt:
@@ -366,6 +368,7 @@ class _Run:
                                   "rekognition": self.rekognition_calls}
             self.summary.elapsed_ms = round((time.monotonic() - started) * 1000)
         log.info("reconciled", extra={"outcome": "reconciled", **self.summary.log_fields()})
+        metrics.emit({"ReconcileRuns": 1, "RekognitionCalls": metrics.take_calls()})
         return self.summary
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from . import metrics
 from .assets import Asset, AssetRef
 from .faces import FaceIndex, IndexResult, StoredFace, error_code
 from .library import DerivativeUnavailable, MediaLibrary
@@ -250,6 +251,8 @@ class Tagger:
             "people": len(people), "suggestions": len(suggested), "unknown": unknown,
             "ms": round((time.monotonic() - started) * 1000),
         })
+        metrics.emit({"AssetsProcessed": 1, "Faces": len(faces), "Matches": len(people),
+                      "Suggestions": len(suggested)}, asset.asset_id)
         return f"recognised: {len(people)} people, {len(suggested)} suggested, {unknown} unknown"
 
     def _person(self, user_id: str) -> tuple[PersonName, bool] | None:
@@ -306,6 +309,8 @@ class Tagger:
         tagged = self.tag_older_assets(name, face.face_id, exclude=asset.asset_id)
         log.info("trained", extra={"asset_id": asset.asset_id, "outcome": "trained",
                                    "faces": len(faces), "retroactive": tagged})
+        metrics.emit({"AssetsProcessed": 1, "Trained": 1, "Faces": len(faces), "Matches": tagged},
+                     asset.asset_id)
         return f"trained: {name.display}; tagged {tagged} older assets"
 
     def _dominant_face(self, asset: Asset, faces: Sequence[StoredFace]) -> StoredFace:
@@ -481,6 +486,7 @@ class Tagger:
         s = self.settings
         log.warning("asset refused", extra={"asset_id": asset.asset_id, "outcome": "error",
                                             "reason": str(problem)})
+        metrics.emit({"AssetsProcessed": 1, "Errors": 1}, asset.asset_id)
         context = {CTX_ERROR: str(problem), CTX_VERSION: str(asset.version),
                    CTX_LABEL: problem.label}
         if problem.face_ids:
@@ -496,5 +502,5 @@ def build_tagger(settings: Settings) -> Tagger:
 
     from .faces import make_client
 
-    return Tagger(settings, FaceIndex(make_client(), settings.collection_id),
+    return Tagger(settings, FaceIndex(metrics.counted(make_client()), settings.collection_id),
                   MediaLibrary(settings.derivative_size), cloudinary.config().api_key)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import notifications, signature
+from chalicelib import metrics, notifications, signature
 from chalicelib.notifications import AssetsDeleted, AssetUploaded, Event, Ignored
 from chalicelib.settings import ConfigError, Settings
 
@@ -59,6 +59,8 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Settings,
                 extra={"notification_type": kind, "asset_ids": list(asset_ids),
                        "outcome": outcome, "status": status,
                        "ms": round((now() - started) * 1000), **fields})
+        metrics.emit({"Notifications": 1, "Failures": int(failure),
+                      "RekognitionCalls": metrics.take_calls()}, asset_ids=list(asset_ids))
         return Answer(status, body)
 
     if len(raw_body) > settings.max_body_bytes:
