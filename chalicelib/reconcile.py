@@ -368,7 +368,7 @@ class _Run:
                                   "rekognition": self.rekognition_calls}
             self.summary.elapsed_ms = round((time.monotonic() - started) * 1000)
         log.info("reconciled", extra={"outcome": "reconciled", **self.summary.log_fields()})
-        metrics.emit({"ReconcileRuns": 1, "RekognitionCalls": metrics.take_calls()})
+        metrics.emit({"ReconcileRuns": 1, "RekognitionCalls": self.rekognition_calls})
         return self.summary
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import html
 import sys
 import tempfile
@@ -130,11 +131,13 @@ def write_page(path: Path, rows: list[tuple[Asset, bytes, list[FaceBox]]]) -> No
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT, help="where the HTML page goes")
+    parser.add_argument("--log-dir", type=Path, help="keep the stack's logs there (app.log: the app's)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     print("Fetching test photos (once) and starting the local stack...")
     phases = story()
-    with tempfile.TemporaryDirectory() as logs, local_stack(log_dir=Path(logs)) as stack:
+    kept = contextlib.nullcontext(str(args.log_dir)) if args.log_dir else None
+    with kept or tempfile.TemporaryDirectory() as logs, local_stack(log_dir=Path(logs)) as stack:
         cloudinary.config(cloud_name=CLOUD_NAME, api_key=LIBRARIAN_KEY,
                           api_secret=LIBRARIAN_SECRET, upload_prefix=stack.cloudinary.url,
                           cname=stack.cloudinary.url.removeprefix("http://"), secure=False)

@@ -1,0 +1,69 @@
+"""The app's log during one demo run: every line one JSON object, asset ids where there are some.
+
+`chalice local` writes its own lines to the same output (the server's start line and one
+access-log line per request, werkzeug style); those are recognised by their fixed shape and
+left out: in Lambda they do not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulators.processes import PROJECT_DIR
+
+pytestmark = pytest.mark.e2e
+
+CHALICE_LOCAL_LINE = re.compile(
+    r'^(Serving on http://\S+|\S+ - - \[[^\]]+\] "[A-Z]+ \S+ HTTP/1\.[01]" \d{3} \S+)$')
+
+
+@pytest.fixture(scope="module")
+def app_log(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    logs = tmp_path_factory.mktemp("demo-logs")
+    run = subprocess.run([sys.executable, "-m", "scripts.demo", "--out", str(logs / "out"),
+                          "--log-dir", str(logs)], cwd=PROJECT_DIR, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return (logs / "app.log").read_text().splitlines()
+
+
+def records(lines: list[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines if not CHALICE_LOCAL_LINE.match(line)]
+
+
+def test_every_app_line_is_one_json_object(app_log: list[str]) -> None:
+    own = [line for line in app_log if not CHALICE_LOCAL_LINE.match(line)]
+    assert len(own) > 20
+    for line in own:
+        assert isinstance(json.loads(line), dict), line
+    assert any(CHALICE_LOCAL_LINE.match(line) for line in app_log)  # the filter is exercised
+
+
+def test_lines_about_assets_carry_their_ids(app_log: list[str]) -> None:
+    lines = records(app_log)
+    per_asset = [r for r in lines if r["logger"] == "facetag.tagging"
+                 or "AssetsProcessed" in r]
+    assert len(per_asset) >= 12  # 6 photos: a flow line and a metric line each
+    assert all(re.fullmatch(r"[0-9a-f]{32}", r.get("asset_id", "")) for r in per_asset)
+    notifications = [r for r in lines if r["logger"] == "facetag.webhook"]
+    assert notifications and all(r["asset_ids"] for r in notifications)
+
+
+def test_metric_lines_are_embedded_metric_format(app_log: list[str]) -> None:
+    metric_lines = [r for r in records(app_log) if "_aws" in r]
+    names = {m["Name"] for r in metric_lines
+             for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"AssetsProcessed", "Faces", "Matches", "Notifications", "RekognitionCalls",
+            "Trained"} <= names
+    for r in metric_lines:
+        for directive in r["_aws"]["CloudWatchMetrics"]:
+            assert all(isinstance(r[m["Name"]], int) for m in directive["Metrics"])
+    # The notifications that recognised or trained count their Rekognition calls.
+    assert sum(r.get("RekognitionCalls", 0) for r in metric_lines) > 0
