@@ -61,6 +61,11 @@ def _quota(response: Any) -> AdminQuota:
     return AdminQuota(getattr(response, "rate_limit_remaining", None), reset_at)
 
 
+def quoted(value: str) -> str:
+    """A value inside a double-quoted Search term (`tags="person:Jane \"JD\" Doe"`)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
