@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .assets import Asset
 from .faces import StoredFace
+from .library import quoted
 from .names import PersonName
 from .tagging import CTX_LABEL, CTX_TRAINED, Tagger
 
@@ -55,11 +56,6 @@ class Forgotten:
     faces_removed: int
     tags_removed: int
     training_assets_left: int  # still labelled: processing them again brings the person back
-
-
-def quoted(value: str) -> str:
-    """A value inside a double-quoted Search term."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 class People:

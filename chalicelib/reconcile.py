@@ -31,7 +31,7 @@ from cloudinary.exceptions import RateLimited
 from . import metrics
 from .assets import Asset
 from .faces import error_code
-from .library import ASSET_ID_BATCH, SearchPage
+from .library import ASSET_ID_BATCH, SearchPage, quoted
 from .settings import Settings
 from .tagging import CTX_LABEL, AssetProblem, Tagger, build_tagger
 
@@ -201,13 +201,13 @@ class _Run:
 
     def base_expression(self) -> str:
         s = self.settings
-        return f'resource_type:image AND type:upload AND -tags="{_quoted(s.skip_tag)}"'
+        return f'resource_type:image AND type:upload AND -tags="{quoted(s.skip_tag)}"'
 
     def unprocessed(self) -> Iterator[Asset]:
         s = self.settings
         terms = [self.base_expression(), self.window.expression()]
         if not self.options.rerun:
-            terms.append(f'-tags="{_quoted(s.marker_tag)}"')
+            terms.append(f'-tags="{quoted(s.marker_tag)}"')
         for assets in self.pages(" AND ".join(t for t in terms if t)):
             yield from self.found([a for a in assets if s.folder_allowed(a.folder)])
 
@@ -375,10 +375,6 @@ class _Run:
 def _chain(*sources: Callable[[], Iterator[Asset]]) -> Iterator[Asset]:
     for source in sources:
         yield from source()
-
-
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _until(moment: datetime | None) -> str:

@@ -9,15 +9,13 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 import cloudinary
-import cloudinary.api
 
 from chalicelib import settings as settings_module
 from chalicelib.faces import FaceIndex, make_client
-from chalicelib.library import MediaLibrary, asset_from_resource
 from chalicelib.assets import Asset
+from chalicelib.library import MediaLibrary, asset_from_resource
 from chalicelib.tagging import Tagger
 from emulators.stack import APP_KEY, LocalStack, admin
 from tests.fixtures_stack import Librarian, photo_path
@@ -128,7 +126,3 @@ def person_tag_counts(prefix: str = "person:") -> dict[str, int]:
             if tag.startswith(prefix):
                 counts[tag] = counts.get(tag, 0) + 1
     return counts
-
-
-def resource(public_id: str) -> dict[str, Any]:
-    return dict(cloudinary.api.resource(public_id))
