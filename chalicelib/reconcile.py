@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
+from cloudinary.exceptions import Error as CloudinaryError
 from cloudinary.exceptions import RateLimited
 
 from . import metrics
@@ -175,6 +176,11 @@ class _Run:
             return call()
         except RateLimited as exc:
             raise Stop(_rate_limited(exc)) from None
+        except CloudinaryError as exc:
+            # A 5xx on a search or look-up: nothing is half done, so stop and let the next
+            # run start again rather than fail the scheduled invocation.
+            raise Stop(f"Cloudinary answered an error ({type(exc).__name__}); "
+                       "the next run continues") from None
 
     # -- finding work ----------------------------------------------------------------------
 
@@ -385,7 +391,7 @@ def _rate_limited(exc: RateLimited) -> str:
     """Cloudinary's own words say when the quota resets ("Try again on …"): keep them."""
     again = re.search(r"[Tt]ry again on ([^.]+)", str(exc))
     when = f"; it resets on {again.group(1).strip()}" if again else ""
-    return f"Cloudinary's Admin API rate limit was reached{when}; the next run continues"
+    return f"Cloudinary's rate limit was reached{when}; the next run continues"
 
 
 def reconcile(tagger: Tagger, remaining_ms: RemainingMs | None = None,

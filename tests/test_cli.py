@@ -264,7 +264,7 @@ def test_a_rate_limited_reconcile_exits_1_with_the_reason(stack: LocalStack,
     admin(stack.cloudinary.url, "rate_limit", {"limit": 0})
     result = facetag(stack, "reconcile")
     assert result.returncode == 1
-    assert "Stopped early: Cloudinary's Admin API rate limit was reached" in result.stderr
+    assert "Stopped early: Cloudinary's rate limit was reached" in result.stderr
     assert "Traceback" not in result.stderr
 
 

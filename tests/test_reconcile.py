@@ -155,6 +155,21 @@ def test_a_rate_limit_answer_stops_the_run_cleanly(stack: LocalStack,
 
 
 @pytest.mark.e2e
+def test_a_cloudinary_server_error_stops_the_run_cleanly(stack: LocalStack,
+                                                         librarian: Librarian) -> None:
+    drop_notifications(stack)
+    upload_batch(librarian, 3)
+    admin(stack.cloudinary.url, "faults", {"rate": 1.0, "statuses": [500], "apis": ["admin"]})
+    with as_app(stack) as tagger:
+        summary = reconcile(tagger)
+    assert summary.stopped_early
+    assert "Cloudinary answered an error" in summary.reason
+    admin(stack.cloudinary.url, "faults", {"rate": 0})
+    with as_app(stack) as tagger:
+        assert reconcile(tagger).processed == 3
+
+
+@pytest.mark.e2e
 def test_the_admin_call_budget_is_kept(stack: LocalStack, librarian: Librarian) -> None:
     drop_notifications(stack)
     upload_batch(librarian, 3)
