@@ -207,6 +207,9 @@ class Renderer:
                 img = ImageOps.exif_transpose(opened)
                 for step in request.steps:
                     img = _resize(img, step)
+                if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+                    # 16-bit greyscale: scale to 8 bits first; a plain convert clips to white.
+                    img = img.convert("I").point(lambda v: v * (1 / 256)).convert("L")
                 if out_format == "JPEG" and img.mode != "RGB":
                     img = img.convert("RGB")
                 buffer = io.BytesIO()

@@ -129,3 +129,16 @@ def test_public_ids_with_spaces_and_symbols_round_trip(cloudinary_sdk: SdkHandle
     uploaded = cloudinary.uploader.upload(jpeg_bytes(30, 30), public_id="my folder/pic #1?")
     response = fetch(facetag_url("my folder/pic #1?", uploaded["version"]))
     assert response.status == 200
+
+
+def test_sixteen_bit_greyscale_png_keeps_its_tones(cloudinary_sdk: SdkHandle) -> None:
+    from PIL import ImageStat
+
+    # A horizontal ramp over the whole 16-bit range: mid-grey on average, not white.
+    ramp = Image.new("I;16", (256, 100))
+    ramp.putdata([x * 256 for _ in range(100) for x in range(256)])
+    buffer = io.BytesIO()
+    ramp.save(buffer, "PNG")
+    uploaded = cloudinary.uploader.upload(buffer.getvalue(), public_id="ramp16")
+    image = Image.open(io.BytesIO(fetch(facetag_url("ramp16", uploaded["version"])).data))
+    assert 110 < ImageStat.Stat(image.convert("L")).mean[0] < 145
