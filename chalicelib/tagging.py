@@ -438,6 +438,11 @@ class Tagger:
         asset = self.library.asset(ref.asset_id)
         if asset is None:
             return "ignored: asset gone"
+        # A suggestion replaced by the person's tag was confirmed, not rejected.
+        names -= {t[len(s.person_tag_prefix):] for t in asset.tags
+                  if t.startswith(s.person_tag_prefix)}
+        if not names:
+            return "ignored: suggestion confirmed"
         rejected = self._rejected(asset) | names
         self.library.add_context([asset.public_id],
                                  {CTX_REJECTED: json.dumps(sorted(rejected), ensure_ascii=False)},

@@ -1,0 +1,185 @@
+"""The flows on in-memory stand-ins: confidence tiers, one name per person and photo, hidden
+people, rejections, idempotency and call counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from chalicelib.assets import AssetRef
+from chalicelib.names import PersonName
+from chalicelib.notifications import AssetUploaded, TagsChanged, Trigger
+from chalicelib.settings import Settings
+from chalicelib.tagging import Tagger
+from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+
+JANE = PersonName.parse("Jane Doe")
+LIBRARIAN, FACETAG = Trigger("api", "librarian-key"), Trigger("api", "facetag-key")
+World = tuple[Tagger, FakeFaces, FakeLibrary]
+Upload = Callable[..., str]
+
+
+@pytest.fixture
+def world() -> World:
+    faces, library = FakeFaces(), FakeLibrary()
+    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library  # type: ignore[arg-type]
+
+
+
+@pytest.fixture
+def upload(world: World) -> Upload:
+    tagger, faces, library = world
+
+    def go(asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = ()) -> str:
+        faces.photos[asset_id] = specs
+        asset = library.add(asset_id, f"photos/{asset_id}", tags)
+        return tagger.handle(AssetUploaded(asset, LIBRARIAN))
+    return go
+
+
+def people(library: FakeLibrary, asset_id: str, prefix: str = "person:") -> set[str]:
+    return {t[len(prefix):] for t in library.assets[asset_id].tags if t.startswith(prefix)}
+
+
+def test_a_match_between_the_thresholds_is_only_a_suggestion(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    faces.similarity[("jane", "jane-blurred")] = 85.0  # between 80 and 90
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    upload("p1", [FaceSpec("jane-blurred")])
+    assert people(library, "p1") == set()
+    assert people(library, "p1", "suggested:") == {"Jane Doe"}
+    assert library.assets["p1"].context["facetag_suggested"] == "Jane Doe"
+
+
+def test_below_the_suggestion_threshold_nothing_is_written(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    faces.similarity[("jane", "lookalike")] = 70.0
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    upload("p1", [FaceSpec("lookalike")])
+    assert people(library, "p1") == set() and people(library, "p1", "suggested:") == set()
+    assert library.assets["p1"].context["facetag_unknown"] == "1"
+
+
+def test_two_faces_matching_one_person_keep_the_better_match(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    faces.similarity[("jane", "jane-far")] = 85.0
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    upload("p1", [FaceSpec("jane-far", 0.3), FaceSpec("jane", 0.1)])
+    # The better (99) match wins: a person tag, and no suggestion for the same person.
+    assert people(library, "p1") == {"Jane Doe"}
+    assert people(library, "p1", "suggested:") == set()
+
+
+def test_recognition_costs_one_index_and_one_search_per_face(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    faces.calls.clear()
+    library.calls.clear()
+    upload("p1", [FaceSpec("jane"), FaceSpec("bob"), FaceSpec("carol")])
+    assert faces.calls == ["IndexFaces", "SearchUsers", "SearchUsers", "SearchUsers"]
+    assert library.calls == ["download", "add_context", "add_tag"]
+
+
+def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World, upload: Upload) -> None:
+    tagger, faces, library = world
+    upload("p1", [FaceSpec("bob")])
+    before = (library.assets["p1"], len(faces.stored), len(faces.calls), len(library.calls))
+    outcome = tagger.handle(AssetUploaded(library.assets["p1"], LIBRARIAN))
+    assert outcome.startswith("unchanged")
+    assert (library.assets["p1"], len(faces.stored), len(faces.calls),
+            len(library.calls)) == before
+
+
+def test_training_twice_adds_no_second_face(world: World, upload: Upload) -> None:
+    tagger, faces, library = world
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    tagger.process(library.assets["t1"], force=True)
+    assert len(faces.users_[JANE.user_id]) == 1
+    assert len(faces.stored) == 1
+
+
+def test_a_hidden_person_is_not_tagged(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    faces.users_[JANE.hidden_user_id] = faces.users_.pop(JANE.user_id)
+    upload("p1", [FaceSpec("jane")])
+    assert people(library, "p1") == set()
+
+
+def test_retroactive_tagging_writes_suggestions_and_names_in_batches(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    faces.similarity[("jane", "jane-blurred")] = 85.0
+    for i in range(5):
+        upload(f"old{i}", [FaceSpec("jane")])
+    upload("old-blurred", [FaceSpec("jane-blurred")])
+    library.calls.clear()
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    assert all(people(library, f"old{i}") == {"Jane Doe"} for i in range(5))
+    assert people(library, "old-blurred", "suggested:") == {"Jane Doe"}
+    # One read for all six older assets, one write for the names, one for the suggestion.
+    assert library.calls.count("resources_by_asset_ids") == 1
+    assert library.calls.count("add_tag") == 1 + 2  # the training photo's own result, then 2
+
+
+def test_a_removed_name_is_remembered_and_never_written_again(world: World, upload: Upload) -> None:
+    tagger, _, library = world
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    upload("p1", [FaceSpec("jane")])
+    library.remove_tags(["photos/p1"], ["person:Jane Doe"])
+    tagger.handle(TagsChanged(AssetRef("p1", "photos/p1"), (), ("person:Jane Doe",), LIBRARIAN))
+    tagger.process(library.assets["p1"], force=True)
+    upload("t2", [FaceSpec("jane")], tags=("train:Jane Doe",))  # retroactive tagging again
+    assert people(library, "p1") == set()
+    assert library.assets["p1"].context["facetag_rejected"] == '["Jane Doe"]'
+
+
+def test_a_suggestion_replaced_by_the_name_is_a_confirmation(world: World, upload: Upload) -> None:
+    tagger, faces, library = world
+    faces.similarity[("jane", "jane-blurred")] = 85.0
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    upload("p1", [FaceSpec("jane-blurred")])
+    library.add_tags(["photos/p1"], ["person:Jane Doe"])
+    library.remove_tags(["photos/p1"], ["suggested:Jane Doe"])
+    outcome = tagger.handle(TagsChanged(AssetRef("p1", "photos/p1"), ("person:Jane Doe",),
+                                        ("suggested:Jane Doe",), LIBRARIAN))
+    assert outcome == "ignored: suggestion confirmed"
+    assert "facetag_rejected" not in library.assets["p1"].context
+
+
+def test_removals_made_with_facetags_own_key_are_not_rejections(world: World, upload: Upload) -> None:
+    tagger, _, library = world
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    upload("p1", [FaceSpec("jane")])
+    outcome = tagger.handle(TagsChanged(AssetRef("p1", "photos/p1"), (), ("person:Jane Doe",),
+                                        FACETAG))
+    assert outcome.startswith("ignored")
+    assert "facetag_rejected" not in library.assets["p1"].context
+
+
+def test_own_tag_writes_echoed_back_cause_no_call(world: World, upload: Upload) -> None:
+    tagger, faces, library = world
+    upload("p1", [FaceSpec("bob")])
+    faces.calls.clear()
+    library.calls.clear()
+    outcome = tagger.handle(TagsChanged(AssetRef("p1", "photos/p1"),
+                                        ("person:Bob", Settings().marker_tag), (), FACETAG))
+    assert outcome.startswith("ignored")
+    assert faces.calls == [] and library.calls == []
+
+
+def test_a_training_face_unlike_the_persons_others_is_refused(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    upload("t2", [FaceSpec("bob")], tags=("train:Jane Doe",))
+    assert "facetag:error" in library.assets["t2"].tags
+    assert "does not look like" in library.assets["t2"].context["facetag_error"]
+    assert len(faces.users_[JANE.user_id]) == 1
+
+
+def test_an_error_once_reported_is_not_retried_on_redelivery(world: World, upload: Upload) -> None:
+    tagger, faces, library = world
+    upload("t1", [], tags=("train:Jane Doe",))
+    calls = len(faces.calls)
+    assert tagger.handle(AssetUploaded(library.assets["t1"], LIBRARIAN)).startswith("unchanged")
+    assert len(faces.calls) == calls
