@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Response
 from chalice.app import CloudWatchEvent
@@ -15,13 +15,16 @@ from chalicelib import credentials, logs, settings, webhook
 from chalicelib.notifications import Event
 from chalicelib.settings import ConfigError, Settings
 
+if TYPE_CHECKING:  # the module itself is imported on first use (see get_dispatcher)
+    from chalicelib.tagging import Outcome
+
 # Chalice's own log setup would give the "facetag" logger a plain-text handler at level ERROR.
 app = Chalice(app_name="facetag", configure_logs=False)
 logs.configure(logging.INFO)
 log = logging.getLogger("facetag.app")
 
 _settings: Settings | None = None
-_dispatcher: Callable[[Event], str] | None = None
+_dispatcher: Callable[[Event], Outcome] | None = None
 
 
 def get_settings() -> Settings:
@@ -36,7 +39,7 @@ def get_secret() -> str:
     return credentials.api_secret(get_settings())
 
 
-def get_dispatcher() -> Callable[[Event], str]:
+def get_dispatcher() -> Callable[[Event], Outcome]:
     global _dispatcher
     if _dispatcher is None:
         # Imported on first use: it builds the AWS and Cloudinary clients.

@@ -34,7 +34,7 @@ from .assets import Asset
 from .faces import error_code
 from .library import ASSET_ID_BATCH, SearchPage, quoted
 from .settings import Settings
-from .tagging import CTX_LABEL, AssetProblem, Tagger, build_tagger
+from .tagging import CTX_LABEL, AssetProblem, Outcome, Tagger, build_tagger
 
 log = logging.getLogger("facetag.reconcile")
 
@@ -46,8 +46,6 @@ QUOTA_RESERVE = 20
 # Rekognition errors that mean "slow down": retried by botocore already, so stop the run.
 THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException",
              "LimitExceededException"}
-_TAGGED_OLDER = re.compile(r"tagged (\d+) older")
-_PEOPLE = re.compile(r"recognised: (\d+) people")
 
 
 class Stop(Exception):
@@ -302,19 +300,16 @@ class _Run:
             if halt and not self.halt:
                 self.halt = halt
 
-    def tally(self, outcome: str) -> None:
-        kind = outcome.partition(":")[0]
+    def tally(self, outcome: Outcome) -> None:
         with self.lock:
             s = self.summary
             s.processed += 1
-            if kind == "trained":
+            if outcome.kind == "trained":
                 s.trained += 1
-                older = _TAGGED_OLDER.search(outcome)
-                s.tagged += int(older.group(1)) if older else 0
-            elif kind == "recognised":
-                people = _PEOPLE.match(outcome)
-                s.tagged += 1 if people and int(people.group(1)) else 0
-            elif kind == "error":
+                s.tagged += outcome.tagged_older
+            elif outcome.kind == "recognised":
+                s.tagged += 1 if outcome.people else 0
+            elif outcome.kind == "error":
                 s.refused += 1
             else:
                 s.skipped += 1

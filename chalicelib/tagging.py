@@ -71,6 +71,29 @@ class AssetProblem(Exception):
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What handling one event or asset did: for logs, webhook answers and reconciliation."""
+
+    kind: str  # recognised, trained, untrained, rejected, forgotten, error, skipped, unchanged,
+    #            ignored; "changed" for a notification that led to several of these
+    detail: str = ""
+    people: int = 0  # names written on the asset itself
+    tagged_older: int = 0  # older assets given the person's tag by retroactive tagging
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}" if self.detail else self.kind
+
+
+def _combined(outcomes: Sequence[Outcome]) -> Outcome:
+    if not outcomes:
+        return Outcome("ignored", "no change facetag acts on")
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return Outcome("changed", "; ".join(str(o) for o in outcomes),
+                   sum(o.people for o in outcomes), sum(o.tagged_older for o in outcomes))
+
+
+@dataclass(frozen=True)
 class PersonHit:
     name: PersonName
     similarity: float
@@ -92,13 +115,13 @@ class Tagger:
 
     # -- entry points --------------------------------------------------------------------
 
-    def handle(self, event: Event) -> str:
+    def handle(self, event: Event) -> Outcome:
         """Process one notification event; returns a short outcome for logs and answers."""
         if isinstance(event, Ignored):
-            return f"ignored: {event.reason}"
+            return Outcome("ignored", event.reason)
         if isinstance(event, AssetUploaded):
             if not event.asset.is_image:
-                return "ignored: not an image"
+                return Outcome("ignored", "not an image")
             return self.process(event.asset)
         if isinstance(event, TagsChanged):
             return self._tags_changed(event)
@@ -106,21 +129,21 @@ class Tagger:
             return self._context_changed(event)
         if isinstance(event, AssetsDeleted):
             removed = self.forget_assets([r.asset_id for r in event.refs])
-            return f"forgot {removed} faces"
-        return "ignored: unknown event"
+            return Outcome("forgotten", f"{removed} faces")
+        return Outcome("ignored", "unknown event")
 
-    def process(self, asset: Asset, force: bool = False) -> str:
+    def process(self, asset: Asset, force: bool = False) -> Outcome:
         """Train from or recognise one asset, whichever its labels ask for.
 
         `force` re-runs recognition even when the asset's marker is current (operator re-run).
         """
         s = self.settings
         if not asset.is_image:
-            return "ignored: not an image"
+            return Outcome("ignored", "not an image")
         if s.skip_tag in asset.tags:
-            return "skipped: tagged " + s.skip_tag
+            return Outcome("skipped", "tagged " + s.skip_tag)
         if not s.folder_allowed(asset.folder):
-            return "skipped: folder excluded"
+            return Outcome("skipped", "folder excluded")
         try:
             label = self.training_label(asset)
             if label is not None:
@@ -128,7 +151,7 @@ class Tagger:
             return self.recognise(asset, force)
         except AssetProblem as problem:
             self._write_error(asset, problem)
-            return f"error: {problem}"
+            return Outcome("error", str(problem))
 
     # -- labels --------------------------------------------------------------------------
 
@@ -207,10 +230,10 @@ class Tagger:
         return (self.settings.marker_tag in asset.tags
                 and asset.context.get(CTX_VERSION) == str(asset.version))
 
-    def recognise(self, asset: Asset, force: bool = False) -> str:
+    def recognise(self, asset: Asset, force: bool = False) -> Outcome:
         s = self.settings
         if not force and self.is_current(asset):
-            return "unchanged: already processed"
+            return Outcome("unchanged", "already processed")
         started = time.monotonic()
         faces = self._faces_of(asset)
         usable = self._usable(asset, faces)
@@ -253,7 +276,8 @@ class Tagger:
         })
         metrics.emit({"AssetsProcessed": 1, "Faces": len(faces), "Matches": len(people),
                       "Suggestions": len(suggested)}, asset.asset_id)
-        return f"recognised: {len(people)} people, {len(suggested)} suggested, {unknown} unknown"
+        return Outcome("recognised", f"{len(people)} people, {len(suggested)} suggested, "
+                                     f"{unknown} unknown", people=len(people))
 
     def _person(self, user_id: str) -> tuple[PersonName, bool] | None:
         try:
@@ -271,10 +295,10 @@ class Tagger:
 
     # -- training ------------------------------------------------------------------------
 
-    def train(self, asset: Asset, name: PersonName) -> str:
+    def train(self, asset: Asset, name: PersonName) -> Outcome:
         s = self.settings
         if asset.context.get(CTX_LABEL) == name.display and self.is_current(asset):
-            return f"unchanged: already trains {name.display}"
+            return Outcome("unchanged", f"already trains {name.display}")
         previous = asset.context.get(CTX_TRAINED)
         if previous and previous != name.display:
             self.untrain(asset.ref, PersonName.parse(previous), write=False)
@@ -311,7 +335,8 @@ class Tagger:
                                    "faces": len(faces), "retroactive": tagged})
         metrics.emit({"AssetsProcessed": 1, "Trained": 1, "Faces": len(faces), "Matches": tagged},
                      asset.asset_id)
-        return f"trained: {name.display}; tagged {tagged} older assets"
+        return Outcome("trained", f"{name.display}; tagged {tagged} older assets", people=1,
+                       tagged_older=tagged)
 
     def _dominant_face(self, asset: Asset, faces: Sequence[StoredFace]) -> StoredFace:
         if not faces:
@@ -330,7 +355,7 @@ class Tagger:
             return name.hidden_user_id
         return name.user_id
 
-    def untrain(self, ref: AssetRef, name: PersonName, write: bool = True) -> str:
+    def untrain(self, ref: AssetRef, name: PersonName, write: bool = True) -> Outcome:
         """This asset's face stops counting for `name`; a person left without faces goes."""
         removed = 0
         for user_id in (name.user_id, name.hidden_user_id):
@@ -350,7 +375,7 @@ class Tagger:
                                      ref.delivery_type)
         log.info("untrained", extra={"asset_id": ref.asset_id, "outcome": "untrained",
                                      "faces": removed})
-        return f"untrained: {name.display}"
+        return Outcome("untrained", name.display)
 
     # -- retroactive tagging -------------------------------------------------------------
 
@@ -389,15 +414,15 @@ class Tagger:
     def _own(self, trigger: Trigger) -> bool:
         return bool(self.own_api_key) and trigger.id == self.own_api_key
 
-    def _tags_changed(self, event: TagsChanged) -> str:
+    def _tags_changed(self, event: TagsChanged) -> Outcome:
         s = self.settings
         if event.ref.resource_type != "image":
-            return "ignored: not an image"
+            return Outcome("ignored", "not an image")
         train_added = [t for t in event.added if t.startswith(s.train_tag_prefix)]
         train_removed = [t for t in event.removed if t.startswith(s.train_tag_prefix)]
         named_removed = [t for t in event.removed
                          if t.startswith((s.person_tag_prefix, s.suggest_tag_prefix))]
-        outcomes: list[str] = []
+        outcomes: list[Outcome] = []
         if named_removed and not self._own(event.trigger):
             outcomes.append(self._remember_rejections(event.ref, named_removed))
         for tag in train_removed:
@@ -409,47 +434,45 @@ class Tagger:
                 outcomes.append(self.untrain(event.ref, name))
         if train_added or s.skip_tag in event.removed:
             asset = self.library.asset(event.ref.asset_id)
-            outcomes.append(self.process(asset) if asset else "ignored: asset gone")
-        if not outcomes:
-            return "ignored: no change facetag acts on"
-        return "; ".join(outcomes)
+            outcomes.append(self.process(asset) if asset else Outcome("ignored", "asset gone"))
+        return _combined(outcomes)
 
-    def _context_changed(self, event: ContextChanged) -> str:
+    def _context_changed(self, event: ContextChanged) -> Outcome:
         key = self.settings.train_context_key
         if event.ref.resource_type != "image":
-            return "ignored: not an image"
+            return Outcome("ignored", "not an image")
         if key not in event.changed and key not in event.removed:
-            return "ignored: no change facetag acts on"
+            return Outcome("ignored", "no change facetag acts on")
         asset = self.library.asset(event.ref.asset_id)
         if asset is None:
-            return "ignored: asset gone"
+            return Outcome("ignored", "asset gone")
         if key in event.removed and self.training_label(asset) is None:
             trained = asset.context.get(CTX_TRAINED)
             if not trained:
-                return "ignored: asset was not training"
+                return Outcome("ignored", "asset was not training")
             return self.untrain(asset.ref, PersonName.parse(trained))
         return self.process(asset)
 
-    def _remember_rejections(self, ref: AssetRef, tags: Sequence[str]) -> str:
+    def _remember_rejections(self, ref: AssetRef, tags: Sequence[str]) -> Outcome:
         """A librarian removed a name facetag wrote: never write it on this asset again."""
         s = self.settings
         names = {t[len(s.person_tag_prefix):] if t.startswith(s.person_tag_prefix)
                  else t[len(s.suggest_tag_prefix):] for t in tags}
         asset = self.library.asset(ref.asset_id)
         if asset is None:
-            return "ignored: asset gone"
+            return Outcome("ignored", "asset gone")
         # A suggestion replaced by the person's tag was confirmed, not rejected.
         names -= {t[len(s.person_tag_prefix):] for t in asset.tags
                   if t.startswith(s.person_tag_prefix)}
         if not names:
-            return "ignored: suggestion confirmed"
+            return Outcome("ignored", "suggestion confirmed")
         rejected = self._rejected(asset) | names
         self.library.add_context([asset.public_id],
                                  {CTX_REJECTED: json.dumps(sorted(rejected), ensure_ascii=False)},
                                  asset.ref.delivery_type)
         log.info("rejection remembered", extra={"asset_id": ref.asset_id, "outcome": "rejected",
                                                 "names": sorted(names)})
-        return "remembered rejection of " + ", ".join(sorted(names))
+        return Outcome("rejected", ", ".join(sorted(names)))
 
     # -- deletions -----------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ class Answer:
 
 
 def handle(raw_body: bytes, headers: Mapping[str, str], settings: Settings,
-           secret: Callable[[], str], dispatch: Callable[[Event], str],
+           secret: Callable[[], str], dispatch: Callable[[Event], object],
            now: Callable[[], float]) -> Answer:
     started = now()
 
@@ -99,7 +99,7 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Settings,
         except Exception:
             return answer(503, {"error": "processing failed; retry later"}, "failed", kind,
                           all_ids, failure=True, failed_asset_ids=list(_asset_ids(event)))
-        outcomes.append({"asset_ids": list(_asset_ids(event)), "outcome": outcome})
+        outcomes.append({"asset_ids": list(_asset_ids(event)), "outcome": str(outcome)})
 
     if all("ignored" in o for o in outcomes):
         reasons = "; ".join(o["ignored"] for o in outcomes) or "no assets in the notification"

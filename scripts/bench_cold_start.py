@@ -67,11 +67,11 @@ def recognise_one(public_id: str) -> dict[str, float | str]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     after_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if not outcome.startswith("recognised"):
+    if outcome.kind != "recognised":
         raise RuntimeError(f"recognition did not run: {outcome}")
     return {"rss_after_imports_mb": before_kib / 1024, "rss_peak_mb": after_kib / 1024,
             "traced_peak_mb": peak / 1024 / 1024, "derivative_kb": len(image) / 1024,
-            "outcome": outcome}
+            "outcome": str(outcome)}
 
 
 def recognition_memory() -> dict[str, Any]:
