@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -44,6 +45,45 @@ class LocalStack:
 
     def librarian_env(self) -> dict[str, str]:
         return self.env(LIBRARIAN_KEY, LIBRARIAN_SECRET)
+
+    @contextlib.contextmanager
+    def sdk(self, api_key: str = LIBRARIAN_KEY, api_secret: str = LIBRARIAN_SECRET
+            ) -> Iterator[None]:
+        """This process's `cloudinary` SDK pointed at the stack (by default with the
+        librarian's key) while the block runs; its previous configuration afterwards."""
+        import cloudinary
+
+        previous = cloudinary.config().__dict__.copy()
+        cloudinary.config(cloud_name=CLOUD_NAME, api_key=api_key, api_secret=api_secret,
+                          upload_prefix=self.cloudinary.url,
+                          cname=self.cloudinary.url.removeprefix("http://"), secure=False)
+        try:
+            yield
+        finally:
+            cloudinary.config().__dict__.clear()
+            cloudinary.config().__dict__.update(previous)
+
+    def rekognition_client(self) -> Any:
+        import boto3
+
+        return boto3.client("rekognition", endpoint_url=self.rekognition.url,
+                            region_name="us-east-1", aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+    def wait_for_notifications(self, timeout: float = 60.0) -> None:
+        """Until every notification has been delivered and answered (and stays so briefly:
+        an answer may queue the echo of the app's own writes)."""
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if admin(self.cloudinary.url, "notifications/pending")["pending"] == 0:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > 0.3:
+                    return
+            else:
+                quiet_since = None
+            time.sleep(0.05)
+        raise TimeoutError("notifications still pending")
 
 
 def stack_env(rekognition_url: str, cloudinary_url: str, api_key: str, api_secret: str,

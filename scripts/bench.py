@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -48,8 +47,7 @@ from chalicelib.library import MediaLibrary
 from chalicelib.reconcile import reconcile
 from chalicelib.tagging import Tagger
 from emulators.cloudinary.signing import sign_notification
-from emulators.stack import (APP_KEY, APP_SECRET, CLOUD_NAME, LIBRARIAN_KEY, LIBRARIAN_SECRET,
-                             LocalStack, admin, local_stack)
+from emulators.stack import (APP_KEY, APP_SECRET, LIBRARIAN_KEY, LocalStack, admin, local_stack)
 from tests.photos import faceless, jpeg_bytes, photos
 from tests.test_fault_burst import compose
 
@@ -150,19 +148,6 @@ def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
 
 
-@contextlib.contextmanager
-def sdk(api_key: str, api_secret: str, stack: LocalStack) -> Iterator[None]:
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.config(cloud_name=CLOUD_NAME, api_key=api_key, api_secret=api_secret,
-                      upload_prefix=stack.cloudinary.url,
-                      cname=stack.cloudinary.url.removeprefix("http://"), secure=False)
-    try:
-        yield
-    finally:
-        cloudinary.config().__dict__.clear()
-        cloudinary.config().__dict__.update(previous)
-
-
 def step(title: str) -> None:
     print(f"· {title}", file=sys.stderr, flush=True)
 
@@ -207,7 +192,7 @@ def throughput(bench: Bench, concurrency: int, assets: int = 48) -> dict[str, An
     step("reconciliation throughput")
     for i in range(assets):  # notifications are dropped: only reconciliation finds these
         bench.upload(bench.unique(compose(*LAYOUTS[1 + i % 4])))
-    with sdk(APP_KEY, APP_SECRET, bench.stack):
+    with bench.stack.sdk(APP_KEY, APP_SECRET):
         summary = reconcile(bench.tagger())
     assert summary.processed == assets and summary.failed == 0, summary
     seconds = summary.elapsed_ms / 1000
@@ -380,7 +365,7 @@ def main() -> None:
             os.environ[name] = value  # the in-process tagger's clients read them
         bench = Bench(stack)
         current = settings_module.from_env(stack.env())
-        with sdk(LIBRARIAN_KEY, LIBRARIAN_SECRET, stack):
+        with stack.sdk():
             results["webhook_latency"] = webhook_latency(bench)
             results["throughput"] = throughput(bench, current.concurrency)
             results["calls_per_asset"] = calls_per_asset(bench)

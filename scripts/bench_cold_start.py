@@ -84,13 +84,9 @@ def recognition_memory() -> dict[str, Any]:
     p = photos()
     with tempfile.TemporaryDirectory() as logs, local_stack(log_dir=Path(logs)) as stack:
         env = stack.env()
-        cloudinary.config(cloud_name=env["CLOUDINARY_CLOUD_NAME"],
-                          api_key=env["CLOUDINARY_API_KEY"],
-                          api_secret=env["CLOUDINARY_API_SECRET"],
-                          upload_prefix=env["CLOUDINARY_UPLOAD_PREFIX"],
-                          cname=env["CLOUDINARY_CNAME"], secure=False)
-        cloudinary.uploader.upload(side_by_side(p["obama2"].path, p["biden"].path),
-                                   public_id="bench/pair")
+        with stack.sdk(env["CLOUDINARY_API_KEY"], env["CLOUDINARY_API_SECRET"]):
+            cloudinary.uploader.upload(side_by_side(p["obama2"].path, p["biden"].path),
+                                       public_id="bench/pair")
         clean = {k: v for k, v in os.environ.items()
                  if not k.startswith(("CLOUDINARY_", "FACETAG_"))}
         run = subprocess.run([sys.executable, "-m", "scripts.bench_cold_start", "--recognise",

@@ -18,16 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
 
 from chalicelib.assets import Asset
+from chalicelib.faces import BoundingBox, FaceIndex
 from chalicelib.library import asset_from_resource
 from chalicelib.names import PersonName
-from emulators.stack import (CLOUD_NAME, LIBRARIAN_KEY, LIBRARIAN_SECRET, LocalStack, admin,
-                             local_stack)
+from emulators.stack import LocalStack, local_stack
 from tests.photos import faceless, photos, side_by_side
 
 OUT = Path("out")
@@ -61,59 +60,41 @@ def story() -> list[tuple[str, list[Upload]]]:
     return [("an older photo", older), ("training photos", training), ("new photos", new)]
 
 
-def wait_for_webhooks(stack: LocalStack) -> None:
-    import time
-
-    quiet = 0
-    while quiet < 5:
-        pending = admin(stack.cloudinary.url, "notifications/pending")["pending"]
-        quiet = quiet + 1 if pending == 0 else 0
-        time.sleep(0.1)
-
-
 def upload_all(stack: LocalStack, uploads: Sequence[Upload]) -> None:
     for u in uploads:
         cloudinary.uploader.upload(u.data, public_id=u.public_id, tags=list(u.tags))
         print(f"  uploaded {u.public_id}" + (f"  [{', '.join(u.tags)}]" if u.tags else ""))
-    wait_for_webhooks(stack)
+    stack.wait_for_notifications()
 
 
 @dataclass(frozen=True)
-class FaceBox:
-    left: float
-    top: float
-    width: float
-    height: float
+class LabelledFace:
+    box: BoundingBox
     label: str
 
 
-def face_boxes(rekognition: object, asset: Asset) -> list[FaceBox]:
+def face_boxes(index: FaceIndex, asset: Asset) -> list[LabelledFace]:
     """Who is where, asked of the collection (demo only: facetag itself stores no boxes)."""
     ids = [f for f in asset.context.get("facetag_face_ids", "").split(",") if f]
-    if not ids:
-        return []
-    client = rekognition
-    boxes = []
-    for face in client.list_faces(CollectionId="facetag", FaceIds=ids)["Faces"]:  # type: ignore[attr-defined]
-        matches = client.search_users(CollectionId="facetag", FaceId=face["FaceId"],  # type: ignore[attr-defined]
-                                      UserMatchThreshold=80, MaxUsers=1)["UserMatches"]
+    labelled = []
+    for face in index.faces(ids) if ids else []:
+        match = index.search_users(face.face_id, 80)
         label = "unknown"
-        if matches:
-            name, _ = PersonName.from_user_id(matches[0]["User"]["UserId"])
-            label = f"{name.display} ({matches[0]['Similarity']:.0f})"
-        b = face["BoundingBox"]
-        boxes.append(FaceBox(b["Left"], b["Top"], b["Width"], b["Height"], label))
-    return boxes
+        if match:
+            name, _ = PersonName.from_user_id(match.user_id)
+            label = f"{name.display} ({match.similarity:.0f})"
+        labelled.append(LabelledFace(face.box, label))
+    return labelled
 
 
-def write_page(path: Path, rows: list[tuple[Asset, bytes, list[FaceBox]]]) -> None:
+def write_page(path: Path, rows: list[tuple[Asset, bytes, list[LabelledFace]]]) -> None:
     cards = []
     for asset, image, boxes in rows:
         people = [t.removeprefix("person:") for t in asset.tags if t.startswith("person:")]
         overlays = "".join(
-            f'<div class="box" style="left:{b.left*100:.2f}%;top:{b.top*100:.2f}%;'
-            f'width:{b.width*100:.2f}%;height:{b.height*100:.2f}%">'
-            f'<span>{html.escape(b.label)}</span></div>' for b in boxes)
+            f'<div class="box" style="left:{f.box.left*100:.2f}%;top:{f.box.top*100:.2f}%;'
+            f'width:{f.box.width*100:.2f}%;height:{f.box.height*100:.2f}%">'
+            f'<span>{html.escape(f.label)}</span></div>' for f in boxes)
         src = "data:image/jpeg;base64," + base64.b64encode(image).decode()
         cards.append(
             f'<figure><div class="photo"><img src="{src}" alt="{html.escape(asset.public_id)}">'
@@ -137,13 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Fetching test photos (once) and starting the local stack...")
     phases = story()
     kept = contextlib.nullcontext(str(args.log_dir)) if args.log_dir else None
-    with kept or tempfile.TemporaryDirectory() as logs, local_stack(log_dir=Path(logs)) as stack:
-        cloudinary.config(cloud_name=CLOUD_NAME, api_key=LIBRARIAN_KEY,
-                          api_secret=LIBRARIAN_SECRET, upload_prefix=stack.cloudinary.url,
-                          cname=stack.cloudinary.url.removeprefix("http://"), secure=False)
-        rekognition = boto3.client("rekognition", endpoint_url=stack.rekognition.url,
-                                   region_name="us-east-1", aws_access_key_id="testing",
-                                   aws_secret_access_key="testing")
+    with kept or tempfile.TemporaryDirectory() as logs, local_stack(log_dir=Path(logs)) as stack, \
+            stack.sdk():
+        index = FaceIndex(stack.rekognition_client(), "facetag")
         for title, uploads in phases:
             print(f"Uploading {title}:")
             upload_all(stack, uploads)
@@ -168,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                      version=asset.version, secure=False)
             with urllib.request.urlopen(url, timeout=30) as r:
                 image = r.read()
-            rows.append((asset, image, face_boxes(rekognition, asset)))
+            rows.append((asset, image, face_boxes(index, asset)))
         page = args.out / "demo.html"
         write_page(page, rows)
         print(f"\nWrote {page} (each photo with its face boxes and names).")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
@@ -16,8 +14,7 @@ import pytest
 
 from chalicelib.assets import Asset
 from chalicelib.library import asset_from_resource
-from emulators.stack import (CLOUD_NAME, LIBRARIAN_KEY, LIBRARIAN_SECRET, LocalStack, admin,
-                             local_stack)
+from emulators.stack import LocalStack, admin, local_stack
 
 # Settings the end-to-end stack runs with, beyond the defaults.
 E2E_SETTINGS = {"FACETAG_EXCLUDE_FOLDERS": "private"}
@@ -51,18 +48,7 @@ class Librarian:
 
     def wait(self, timeout: float = 60.0) -> None:
         """Until every notification has been delivered and answered."""
-        deadline = time.monotonic() + timeout
-        quiet_since = None
-        while time.monotonic() < deadline:
-            pending = admin(self.stack.cloudinary.url, "notifications/pending")["pending"]
-            if pending == 0:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since > 0.3:
-                    return
-            else:
-                quiet_since = None
-            time.sleep(0.05)
-        raise TimeoutError("notifications still pending")
+        self.stack.wait_for_notifications(timeout)
 
     def rekognition_calls(self) -> dict[str, int]:
         return dict(admin(self.stack.rekognition.url, "stats")["calls"])
@@ -95,18 +81,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def librarian(stack: LocalStack) -> Iterator[Librarian]:
     for url in (stack.rekognition.url, stack.cloudinary.url):
         admin(url, "reset", method="POST")
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.config(cloud_name=CLOUD_NAME, api_key=LIBRARIAN_KEY, api_secret=LIBRARIAN_SECRET,
-                      upload_prefix=stack.cloudinary.url,
-                      cname=stack.cloudinary.url.removeprefix("http://"), secure=False)
-    client = boto3.client("rekognition", endpoint_url=stack.rekognition.url,
-                          region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
-    try:
-        yield Librarian(stack, client)
-    finally:
-        cloudinary.config().__dict__.clear()
-        cloudinary.config().__dict__.update(previous)
+    with stack.sdk():
+        yield Librarian(stack, stack.rekognition_client())
 
 
 def photo_path(name: str) -> Path:
