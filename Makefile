@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test stack bench package clean
+.PHONY: demo test test-fast stack bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The unit tests alone: in-memory fakes, no server, a few seconds.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -q
 
 stack: $(STAMP)
 	$(PY) -m scripts.stack

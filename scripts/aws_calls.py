@@ -1,7 +1,7 @@
 """Which AWS API operations facetag's code can call, read from the code itself.
 
 `python -m scripts.aws_calls` prints them for each Lambda function and for the operator CLI;
-`tests/test_policy.py` checks the IAM policies against them, so a policy cannot drift from the
+`tests/unit/test_policy.py` checks the IAM policies against them, so a policy cannot drift from the
 code: no list of operations is kept by hand.
 
 The analysis is static and errs towards finding more, never fewer:

@@ -49,7 +49,7 @@ from chalicelib.tagging import Tagger
 from emulators.cloudinary.signing import sign_notification
 from emulators.stack import (APP_KEY, APP_SECRET, LIBRARIAN_KEY, LocalStack, admin, local_stack)
 from tests.photos import faceless, jpeg_bytes, photos
-from tests.test_fault_burst import compose
+from tests.e2e.test_fault_burst import compose
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "bench.json"

@@ -16,7 +16,6 @@ from emulators.stack import admin
 from tests.fixtures_stack import Librarian, photo_path
 from tests.photos import side_by_side
 
-pytestmark = pytest.mark.e2e
 
 OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 

@@ -9,12 +9,11 @@ import pytest
 
 from emulators.stack import LocalStack
 from tests.fixtures_stack import Librarian, photo_path
-from tests.test_reconcile_support import (BIDEN, OBAMA, all_assets, create_collection,
+from tests.e2e.reconcile_support import (BIDEN, OBAMA, all_assets, create_collection,
                                           drop_notifications, facetag, person_tag_counts,
                                           rekognition_calls, tag_snapshot, upload_batch,
                                           upload_faces)
 
-pytestmark = pytest.mark.e2e
 
 
 def train(librarian: Librarian, photo: str, name: str, public_id: str) -> None:

@@ -7,7 +7,6 @@ import pytest
 from tests.fixtures_stack import Librarian, photo_path
 from tests.photos import faceless, side_by_side
 
-pytestmark = pytest.mark.e2e
 
 OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 

@@ -15,7 +15,7 @@ from chalicelib.logs import JsonFormatter
 from chalicelib.notifications import AssetUploaded, TagsChanged, Trigger
 from chalicelib.settings import ENV_NAMES, ConfigError
 
-PROJECT_DIR = str(Path(__file__).resolve().parent.parent)
+PROJECT_DIR = str(Path(__file__).resolve().parents[2])
 SECRET = "test-secret-do-not-log"
 PATH = "/webhooks/cloudinary"
 

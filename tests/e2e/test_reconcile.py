@@ -21,7 +21,7 @@ from chalicelib import reconcile as reconcile_module
 from chalicelib.reconcile import Options, Window, reconcile
 from emulators.stack import LocalStack, admin
 from tests.fixtures_stack import Librarian
-from tests.test_reconcile_support import (OBAMA, as_app, cloudinary_calls,
+from tests.e2e.reconcile_support import (OBAMA, as_app, cloudinary_calls,
                                           create_collection, drop_notifications,
                                           rekognition_calls, spent, tag_snapshot, upload_batch,
                                           upload_faces)
@@ -37,7 +37,7 @@ def scheduled_run(stack: LocalStack, monkeypatch: pytest.MonkeyPatch,
     """One scheduled-event invocation of the app's `reconcile` function, pointed at the stack."""
     import app as app_module
 
-    project_dir = Path(__file__).resolve().parent.parent
+    project_dir = Path(__file__).resolve().parents[2]
     with monkeypatch.context() as m:
         for name, value in stack.env().items():
             m.setenv(name, value)
@@ -247,5 +247,5 @@ def test_the_schedule_is_hourly_unless_configured(configured: str | None, expect
     probe = ("import app; print([e.schedule_expression for e in app.app.event_sources "
              "if e.name == 'reconcile'])")
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parent.parent, check=True).stdout
+                         cwd=Path(__file__).resolve().parents[2], check=True).stdout
     assert out.strip() == repr([expected])

@@ -38,7 +38,7 @@ from emulators.stack import APP_KEY, APP_SECRET, CLOUD_NAME, LocalStack, admin
 from tests.fixtures_stack import Librarian, photo_path
 from tests.photos import faceless, jpeg_bytes
 
-pytestmark = [pytest.mark.e2e, pytest.mark.burst]
+pytestmark = pytest.mark.burst
 
 OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 BURST_SIZE = int(os.environ.get("FACETAG_BURST_SIZE", "200"))

@@ -14,7 +14,6 @@ import pytest
 
 from emulators.processes import PROJECT_DIR, free_port
 
-pytestmark = pytest.mark.e2e
 
 
 def test_stack_prints_exports_then_ready_and_stops_cleanly() -> None:

@@ -17,7 +17,6 @@ import pytest
 
 from emulators.processes import PROJECT_DIR
 
-pytestmark = pytest.mark.e2e
 
 CHALICE_LOCAL_LINE = re.compile(
     r'^(Serving on http://\S+|\S+ - - \[[^\]]+\] "[A-Z]+ \S+ HTTP/1\.[01]" \d{3} \S+)$')

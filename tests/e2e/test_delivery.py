@@ -17,7 +17,6 @@ from emulators.stack import admin
 from scripts.demo import story
 from tests.fixtures_stack import Librarian
 
-pytestmark = pytest.mark.e2e
 
 
 class Repeater(http.server.ThreadingHTTPServer):

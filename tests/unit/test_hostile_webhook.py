@@ -33,7 +33,7 @@ from chalicelib.notifications import (AssetsDeleted, AssetUploaded, ContextChang
                                       TagsChanged, Trigger)
 from chalicelib.settings import ENV_NAMES
 
-PROJECT_DIR = str(Path(__file__).resolve().parent.parent)
+PROJECT_DIR = str(Path(__file__).resolve().parents[2])
 SECRET = "hostile-test-secret"
 PATH = "/webhooks/cloudinary"
 # Answers bad input may get: refused before or at the signature (401, 403), too large (413),

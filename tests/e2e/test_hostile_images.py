@@ -23,7 +23,6 @@ from PIL import Image, ImageOps
 
 from tests.fixtures_stack import Librarian, photo_path
 
-pytestmark = pytest.mark.e2e
 
 OBAMA = "Barack Obama"
 

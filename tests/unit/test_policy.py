@@ -20,7 +20,7 @@ import pytest
 from scripts.aws_calls import Program, project_sources
 from scripts.configure_stage import configure, fill
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 CHALICE_DIR = PROJECT_DIR / ".chalice"
 CONFIG = json.loads((CHALICE_DIR / "config.json").read_text())
 DEPLOYED_STAGES = ("dev", "prod")

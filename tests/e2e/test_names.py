@@ -8,7 +8,6 @@ import pytest
 from chalicelib.names import PersonName
 from tests.fixtures_stack import Librarian, photo_path
 
-pytestmark = pytest.mark.e2e
 
 
 def read(name: str) -> bytes:
