@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .assets import Asset
-from .faces import StoredFace
-from .library import quoted
-from .names import PersonName
-from .tagging import CTX_LABEL, CTX_TRAINED, Tagger
+from chalicelib.assets import Asset
+from chalicelib.faces import StoredFace
+from chalicelib.library import quoted
+from chalicelib.names import PersonName
+from chalicelib.tagging import CTX_LABEL, CTX_TRAINED, Tagger
 
 # Operator moves keep every face: 0 disables AssociateFaces' similarity check.
 NO_SIMILARITY_CHECK = 0.0

@@ -20,11 +20,11 @@ from typing import Any
 
 import click
 
-from .names import InvalidName
-from .people import People, SameName, UnknownPerson
-from .reconcile import Options, Summary, Window, reconcile
-from .settings import ConfigError, Settings
-from .tagging import Tagger
+from chalicelib.names import InvalidName
+from facetag_cli.people import People, SameName, UnknownPerson
+from chalicelib.reconcile import Options, Summary, Window, reconcile
+from chalicelib.settings import ConfigError, Settings
+from chalicelib.tagging import Tagger
 
 # The notifications facetag acts on; `webhook register` creates one trigger for each.
 EVENT_TYPES = ("upload", "delete", "resource_tags_changed", "resource_context_changed")
@@ -53,21 +53,21 @@ class Env:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            from . import settings
+            from chalicelib import settings
 
             self._settings = settings.from_env()
         return self._settings
 
     def configure_cloudinary(self) -> None:
         """Check the SDK's configuration; a secret kept in SSM goes into it."""
-        from . import credentials
+        from chalicelib import credentials
 
         credentials.api_secret(self.settings)
 
     @property
     def tagger(self) -> Tagger:
         if self._tagger is None:
-            from .tagging import build_tagger
+            from chalicelib.tagging import build_tagger
 
             self.configure_cloudinary()
             self._tagger = build_tagger(self.settings)
@@ -424,6 +424,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(known[1])
     sys.exit(code if isinstance(code, int) else 0)
 
-
-if __name__ == "__main__":
-    main()
