@@ -33,8 +33,7 @@ from . import metrics
 from .assets import Asset
 from .faces import error_code
 from .library import ASSET_ID_BATCH, SearchPage, quoted
-from .settings import Settings
-from .tagging import CTX_LABEL, AssetProblem, Outcome, Tagger, build_tagger
+from .tagging import CTX_LABEL, AssetProblem, Outcome, Tagger
 
 log = logging.getLogger("facetag.reconcile")
 
@@ -395,16 +394,3 @@ def reconcile(tagger: Tagger, remaining_ms: RemainingMs | None = None,
     return _Run(tagger, remaining_ms or (lambda: float("inf")), options or Options(),
                 progress).run()
 
-
-_cached: tuple[Settings, Tagger] | None = None
-
-
-def scheduled(settings: Settings, remaining_ms: RemainingMs) -> dict[str, Any]:
-    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time.
-
-    The tagger and its clients are built once per container and reused by later invocations.
-    """
-    global _cached
-    if _cached is None or _cached[0] != settings:
-        _cached = (settings, build_tagger(settings))
-    return reconcile(_cached[1], remaining_ms).log_fields()

@@ -523,12 +523,3 @@ class Tagger:
         self.library.add_tags([asset.public_id], [s.error_tag, s.marker_tag],
                               asset.ref.delivery_type)
 
-
-def build_tagger(settings: Settings) -> Tagger:
-    """The production wiring: clients from the environment, created once per container."""
-    import cloudinary
-
-    from .faces import make_client
-
-    return Tagger(settings, FaceIndex(metrics.counted(make_client()), settings.collection_id),
-                  MediaLibrary(settings.derivative_size), cloudinary.config().api_key)

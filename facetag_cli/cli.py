@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from chalicelib import credentials, runtime
 from chalicelib.names import InvalidName
 from facetag_cli.people import People, SameName, UnknownPerson
 from chalicelib.reconcile import Options, Summary, Window, reconcile
@@ -46,32 +47,17 @@ class Problem(Exception):
 class Env:
     """Settings and clients, built on first use so `--help` needs no configuration."""
 
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
-        self._tagger: Tagger | None = None
-
     @property
     def settings(self) -> Settings:
-        if self._settings is None:
-            from chalicelib import settings
-
-            self._settings = settings.from_env()
-        return self._settings
+        return runtime.settings()
 
     def configure_cloudinary(self) -> None:
         """Check the SDK's configuration; a secret kept in SSM goes into it."""
-        from chalicelib import credentials
-
-        credentials.api_secret(self.settings)
+        credentials.configure_sdk(runtime.secret())
 
     @property
     def tagger(self) -> Tagger:
-        if self._tagger is None:
-            from chalicelib.tagging import build_tagger
-
-            self.configure_cloudinary()
-            self._tagger = build_tagger(self.settings)
-        return self._tagger
+        return runtime.tagger()
 
     @property
     def people(self) -> People:
