@@ -40,4 +40,4 @@ class FromEnvironment:
         return CloudinaryAccount()
 
     def reconcile(self, options: Options, progress: Progress) -> Summary:
-        return reconcile(runtime.tagger(), options=options, progress=progress)
+        return reconcile(self.tagger(), options=options, progress=progress)
