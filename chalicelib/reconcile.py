@@ -393,4 +393,3 @@ def reconcile(tagger: Tagger, remaining_ms: RemainingMs | None = None,
     """One reconciliation run; never raises for budgets or rate limits (see the summary)."""
     return _Run(tagger, remaining_ms or (lambda: float("inf")), options or Options(),
                 progress).run()
-

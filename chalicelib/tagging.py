@@ -522,4 +522,3 @@ class Tagger:
         self.library.add_context([asset.public_id], context, asset.ref.delivery_type)
         self.library.add_tags([asset.public_id], [s.error_tag, s.marker_tag],
                               asset.ref.delivery_type)
-

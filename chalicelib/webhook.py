@@ -20,8 +20,8 @@ reconciliation finds and processes it.
 
 Settings or a secret that cannot be had answer 500 when it is a configuration error (no retry
 helps until an operator fixes it; the message names the variables) and 503 otherwise (for
-example SSM briefly unavailable). The secret is read before the headers are looked at; it is cached for the
-container, so that costs one lookup at most. Bad input never answers 500.
+example SSM briefly unavailable). The secret is read before the headers are looked at; it is
+cached for the container, so that costs one lookup at most. Bad input never answers 500.
 
 Each notification gives one JSON log line (`facetag.webhook`): notification type, asset ids,
 outcome, HTTP status and milliseconds. The secret, the signature and the body are never logged.
