@@ -43,7 +43,7 @@ def operations(service: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Ref:
-    """A name used in a function: bare (`get_secret`) or an attribute (`self.faces.faces`)."""
+    """A name used in a function: bare (`tagger`) or an attribute (`self.faces.faces`)."""
 
     name: str
     kind: str  # "bare", "self", "ident" (receiver's last name), "call" (receiver is a call)
@@ -53,7 +53,7 @@ class Ref:
 @dataclass
 class Def:
     module: str
-    qualname: str  # "Tagger.process", "get_secret", or MODULE_LEVEL
+    qualname: str  # "Tagger.process", "tagger", or MODULE_LEVEL
     cls: str | None
     nodes: list[ast.AST]
     decorators: list[ast.expr] = field(default_factory=list)
