@@ -6,17 +6,16 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from chalice import Chalice, Response
-from chalice.app import CloudWatchEvent
+from chalice.app import Chalice, CloudWatchEvent, Request, Response
 
 from chalicelib import credentials, logs, settings, webhook
 from chalicelib.notifications import Event
 from chalicelib.settings import ConfigError, Settings
 
 if TYPE_CHECKING:  # the module itself is imported on first use (see get_dispatcher)
-    from chalicelib.tagging import Outcome
+    from chalicelib.tagging import Outcome, Tagger
 
 # Chalice's own log setup would give the "facetag" logger a plain-text handler at level ERROR.
 app = Chalice(app_name="facetag", configure_logs=False)
@@ -25,6 +24,7 @@ log = logging.getLogger("facetag.app")
 
 _settings: Settings | None = None
 _dispatcher: Callable[[Event], Outcome] | None = None
+_tagger: Tagger | None = None
 
 
 def get_settings() -> Settings:
@@ -40,13 +40,19 @@ def get_secret() -> str:
 
 
 def get_dispatcher() -> Callable[[Event], Outcome]:
-    global _dispatcher
+    global _dispatcher, _tagger
     if _dispatcher is None:
         # Imported on first use: it builds the AWS and Cloudinary clients.
         from chalicelib.tagging import build_tagger
         get_secret()  # puts a secret kept in SSM into the SDK's configuration first
-        _dispatcher = build_tagger(get_settings()).handle
+        _tagger = build_tagger(get_settings())
+        _dispatcher = _tagger.handle
     return _dispatcher
+
+
+def rekognition_calls() -> int:
+    """This thread's Rekognition calls since it last asked (none before the first dispatch)."""
+    return _tagger.faces.calls.take() if _tagger else 0
 
 
 def misconfigured(err: ConfigError) -> Response:
@@ -60,9 +66,12 @@ def cloudinary_webhook() -> Response:
         current = get_settings()
     except ConfigError as err:
         return misconfigured(err)
-    request = app.current_request
-    answer = webhook.handle(request.raw_body, request.headers, current, secret=get_secret,
-                            dispatch=lambda event: get_dispatcher()(event), now=time.time)
+    request = cast(Request, app.current_request)  # set by Chalice for every route call
+    raw = request.raw_body
+    answer = webhook.handle(raw.encode() if isinstance(raw, str) else raw, request.headers,
+                            current, secret=get_secret,
+                            dispatch=lambda event: get_dispatcher()(event), now=time.time,
+                            calls=rekognition_calls)
     return Response(body=answer.body, status_code=answer.status)
 
 
@@ -75,4 +84,5 @@ def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.reconcile import scheduled  # builds clients: only in this Lambda
 
     get_secret()  # puts a secret kept in SSM into the SDK's configuration first
-    return scheduled(get_settings(), event.context.get_remaining_time_in_millis)
+    context: Any = event.context  # the Lambda context object, whatever Chalice's hint says
+    return scheduled(get_settings(), context.get_remaining_time_in_millis)

@@ -15,11 +15,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
+from .credentials import SecretUnavailable
+from .face_errors import CollectionMissing, FacesError, FacesMisconfigured
+from .library import MediaLibrary
+from .library_errors import LibraryError, LibraryMisconfigured
 from .names import InvalidName
 from .people import People, SameName, UnknownPerson
 from .reconcile import Options, Summary, Window, reconcile
@@ -77,6 +81,12 @@ class Env:
     def people(self) -> People:
         return People(self.tagger)
 
+    @property
+    def library(self) -> MediaLibrary:
+        """The media library alone, for commands that need no Rekognition client."""
+        self.configure_cloudinary()
+        return MediaLibrary(self.settings.derivative_size)
+
 
 pass_env = click.make_pass_decorator(Env, ensure=True)
 
@@ -101,12 +111,11 @@ def cli() -> None:
 def init(env: Env) -> int:
     """Create the face collection; check settings and credentials."""
     import cloudinary
-    import cloudinary.api
 
     current = env.settings
     click.echo(f"settings: valid (version {current.version})")
     tagger = env.tagger
-    cloudinary.api.ping()
+    env.library.ping()
     click.echo(f"Cloudinary: credentials accepted for cloud {cloudinary.config().cloud_name!r}")
     created = tagger.faces.ensure_collection()
     info = tagger.faces.describe()
@@ -159,7 +168,7 @@ def person(env: Env, name: str, as_json: bool) -> int:
     click.echo(f"{found.name}{' (hidden)' if found.hidden else ''}: {found.faces} faces, "
                f"{len(rows)} training assets")
     for row in rows:
-        click.echo(f"  {row['public_id'] or '(deleted) ' + row['asset_id']}"
+        click.echo(f"  {row['public_id'] or '(deleted) ' + str(row['asset_id'])}"
                    f"{'  ' + row['url'] if row['url'] else ''}")
     return 0
 
@@ -248,7 +257,7 @@ def parse_window(since: str | None, since_date: datetime | None,
             raise click.UsageError(f"--since {since!r}: write a number and h, d or w (7d)")
         return Window(hours=int(m.group(1)) * _HOURS[m.group(2)])
     if since_date or until:
-        utc = [d.replace(tzinfo=timezone.utc) if d else None for d in (since_date, until)]
+        utc = [d.replace(tzinfo=UTC) if d else None for d in (since_date, until)]
         if utc[0] and utc[1] and utc[0] > utc[1]:
             raise click.UsageError("--from is after --to")
         return Window(since=utc[0], until=utc[1])
@@ -331,17 +340,15 @@ def webhook() -> None:
 @pass_env
 def webhook_register(env: Env, url: str) -> int:
     """Send the notifications facetag needs to URL (…/webhooks/cloudinary)."""
-    import cloudinary.api
-
     if not re.match(r"^https?://[^/\s]+/\S*$", url):
         raise click.UsageError(f"{url!r} is not an http(s) URL")
-    env.configure_cloudinary()
-    existing = {(t["uri"], t["event_type"]) for t in cloudinary.api.triggers()["triggers"]}
+    library = env.library
+    existing = {(w.url, w.event_type) for w in library.webhooks()}
     for event_type in EVENT_TYPES:
         if (url, event_type) in existing:
             click.echo(f"{event_type}: already registered")
         else:
-            cloudinary.api.create_trigger(url, event_type)
+            library.add_webhook(url, event_type)
             click.echo(f"{event_type}: registered")
     return 0
 
@@ -351,11 +358,8 @@ def webhook_register(env: Env, url: str) -> int:
 @pass_env
 def webhook_list(env: Env, as_json: bool) -> int:
     """List the notification triggers of the product environment."""
-    import cloudinary.api
-
-    env.configure_cloudinary()
-    triggers = [{"id": t["id"], "event_type": t["event_type"], "uri": t["uri"]}
-                for t in cloudinary.api.triggers()["triggers"]]
+    triggers = [{"id": w.trigger_id, "event_type": w.event_type, "uri": w.url}
+                for w in env.library.webhooks()]
     if as_json:
         emit_json(triggers)
     elif not triggers:
@@ -369,41 +373,18 @@ def webhook_list(env: Env, as_json: bool) -> int:
 
 def explain(exc: BaseException) -> tuple[str, int] | None:
     """One sentence and an exit code for an expected failure; None for a bug."""
-    import cloudinary.exceptions as cld
-    from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError,
-                                     NoRegionError)
-
     if isinstance(exc, Problem):
         return str(exc), exc.code
     if isinstance(exc, ConfigError):
         return f"facetag is misconfigured: {exc}", 2
     if isinstance(exc, (InvalidName, UnknownPerson, SameName)):
         return str(exc), 2
-    if isinstance(exc, cld.AuthorizationRequired):
-        return (f"Cloudinary refused the credentials ({exc}): check CLOUDINARY_URL, or "
-                "CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET.", 2)
-    if isinstance(exc, cld.RateLimited):
-        return f"Cloudinary's Admin API rate limit is used up ({exc}).", 1
-    if isinstance(exc, cld.GeneralError) and "Socket Error" in str(exc):
-        return f"cannot reach Cloudinary ({exc}): check CLOUDINARY_URL and the network.", 2
-    if isinstance(exc, cld.Error):
-        return f"Cloudinary answered: {exc}", 1
-    if isinstance(exc, NoCredentialsError):
-        return "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.", 2
-    if isinstance(exc, NoRegionError):
-        return "no AWS region: set AWS_DEFAULT_REGION (where the collection lives).", 2
-    if isinstance(exc, EndpointConnectionError):
-        return f"cannot reach Rekognition ({exc}).", 2
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", "")
-        if code == "ResourceNotFoundException":
-            return (f"the face collection does not exist ({message}): run `facetag init` "
-                    "to create it.", 2)
-        if code in ("UnrecognizedClientException", "InvalidSignatureException",
-                    "AccessDeniedException", "ExpiredTokenException"):
-            return f"AWS refused the credentials ({code}: {message}).", 2
-        return f"Rekognition answered {code}: {message}", 1
+    if isinstance(exc, (LibraryMisconfigured, FacesMisconfigured)):
+        return f"{exc}.", 2
+    if isinstance(exc, CollectionMissing):
+        return f"{exc}: run `facetag init` to create it.", 2
+    if isinstance(exc, (LibraryError, FacesError, SecretUnavailable)):
+        return f"{exc}.", 1
     return None
 
 
@@ -416,7 +397,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:
         say("Aborted.")
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - expected failures become one sentence
+    except Exception as exc:  # expected failures become one sentence
         known = explain(exc)
         if known is None:
             raise

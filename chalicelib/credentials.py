@@ -17,12 +17,16 @@ from typing import Any
 
 import boto3
 import cloudinary
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.settings import ENV_NAMES, ConfigError, Settings
 
 _ssm: Any = None
 _secret: str | None = None
+
+
+class SecretUnavailable(Exception):
+    """The SSM parameter could not be read now (throttling, access denied, no connection…)."""
 
 
 def ssm_client() -> Any:
@@ -62,9 +66,14 @@ def _from_ssm(name: str) -> str:
     try:
         response = ssm_client().get_parameter(Name=name, WithDecryption=True)
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        error = err.response.get("Error", {})
+        if error.get("Code") == "ParameterNotFound":
             raise ConfigError(f"{variable}: SSM parameter {name!r} does not exist") from None
-        raise  # throttling, access denied…: the caller decides whether to retry
+        # Throttling, access denied…: the caller decides whether to retry.
+        raise SecretUnavailable(f"SSM parameter {name!r} could not be read "
+                                f"({error.get('Code')}: {error.get('Message')})") from err
+    except BotoCoreError as err:
+        raise SecretUnavailable(f"SSM parameter {name!r} could not be read ({err})") from err
     value = response["Parameter"].get("Value", "")
     if not value:
         raise ConfigError(f"{variable}: SSM parameter {name!r} is empty")

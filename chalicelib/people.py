@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from .assets import Asset
+from .face_errors import CollectionMissing
 from .faces import StoredFace
 from .library import quoted
 from .names import PersonName
@@ -139,6 +141,9 @@ class People:
         for delivery_type, ids in by_type.items():
             write(ids, delivery_type)
 
+    def _untag(self, tags: list[str], public_ids: list[str], delivery_type: str) -> object:
+        return self.library.remove_tags(public_ids, tags, delivery_type)
+
     def _replace_tag(self, assets: Sequence[Asset], old: str, new: str,
                      remove_first: bool) -> int:
         holders = [a for a in assets if old in a.tags]
@@ -196,7 +201,7 @@ class People:
         if not users and not assets:
             raise UnknownPerson(name.display)
         removed = 0
-        training = set()
+        training: set[str] = set()
         for user_id, faces in users:
             face_ids = [f.face_id for f in faces]
             # Rekognition refuses to delete a face still associated with a user.
@@ -209,8 +214,7 @@ class People:
             for tag in self._tags(name):
                 holders = [a for a in assets if tag in a.tags]
                 extra = [s.trained_tag] if tag.startswith(s.train_tag_prefix) else []
-                self._each_type(holders, lambda ids, t, tag=tag, extra=extra:
-                                self.library.remove_tags(ids, [tag, *extra], t))
+                self._each_type(holders, partial(self._untag, [tag, *extra]))
                 tags_removed += len(holders)
             # Labels go after the tags, so no echo finds a label without its tag to retrain.
             trained = [a for a in assets if a.context.get(CTX_TRAINED) == name.display]
@@ -239,7 +243,7 @@ class People:
         try:
             held = self.faces.describe().face_count
             self.faces.delete_collection()
-        except self.faces.client.exceptions.ResourceNotFoundException:
+        except CollectionMissing:
             held = 0
         self.faces.ensure_collection()
         return held

@@ -19,15 +19,22 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
 from . import metrics
 from .assets import Asset, AssetRef
-from .faces import FaceIndex, IndexResult, StoredFace, error_code
-from .library import DerivativeUnavailable, MediaLibrary
+from .face_errors import UnusableImage
+from .faces import FaceIndex, StoredFace
+from .library import MediaLibrary
+from .library_errors import AssetGone, DeliveryRefused
 from .names import InvalidName, PersonName
-from .notifications import (AssetsDeleted, AssetUploaded, ContextChanged, Event, Ignored,
-                            TagsChanged, Trigger)
+from .notifications import (
+    AssetsDeleted,
+    AssetUploaded,
+    ContextChanged,
+    Event,
+    Ignored,
+    TagsChanged,
+    Trigger,
+)
 from .settings import Settings
 
 log = logging.getLogger("facetag.tagging")
@@ -51,14 +58,6 @@ COMPETING_FACE_AREA = 0.5
 # Rekognition's own default for AssociateFaces: a new training face must look like the
 # person's other training faces at least this much.
 TRAINING_CONSISTENCY_THRESHOLD = 75.0
-
-# Rekognition errors that no retry fixes: the image itself is the problem.
-UNUSABLE_IMAGE_ERRORS = {
-    "InvalidImageFormatException": "the image format cannot be read",
-    "ImageTooLargeException": "the image is too large",
-    "InvalidParameterException": "the image is too small or cannot be used",
-    "ValidationException": "the image is too large",
-}
 
 
 class AssetProblem(Exception):
@@ -190,24 +189,13 @@ class Tagger:
             self._drop_unassociated(known)
         try:
             image = self.library.download_derivative(asset.ref, asset.version)
-        except DerivativeUnavailable as exc:
+        except (AssetGone, DeliveryRefused) as exc:
             raise AssetProblem(str(exc)) from None
         try:
-            result = self._index(image, asset.asset_id)
-        except ClientError as exc:
-            reason = UNUSABLE_IMAGE_ERRORS.get(error_code(exc))
-            if reason is None:
-                raise
-            raise AssetProblem(reason) from None
+            result = self.faces.index_faces(image, asset.asset_id)
+        except UnusableImage as exc:
+            raise AssetProblem(exc.reason) from None
         return [StoredFace(f.face_id, asset.asset_id, None, f.box) for f in result.faces]
-
-    def _index(self, image: bytes, asset_id: str) -> IndexResult:
-        try:
-            return self.faces.index_faces(image, asset_id)
-        except self.faces.client.exceptions.ResourceNotFoundException:
-            # First face ever, or the operator reset the collection: make it and go on.
-            self.faces.ensure_collection()
-            return self.faces.index_faces(image, asset_id)
 
     def _drop_unassociated(self, face_ids: Sequence[str]) -> None:
         """Faces of an overwritten version: gone from the photo, so gone from the index."""
@@ -530,5 +518,5 @@ def build_tagger(settings: Settings) -> Tagger:
 
     from .faces import make_client
 
-    return Tagger(settings, FaceIndex(metrics.counted(make_client()), settings.collection_id),
+    return Tagger(settings, FaceIndex(make_client(), settings.collection_id),
                   MediaLibrary(settings.derivative_size), cloudinary.config().api_key)
