@@ -36,6 +36,7 @@ from .notifications import (
     Trigger,
 )
 from .settings import Settings
+from .stores import AssetLibrary, FaceStore
 
 log = logging.getLogger("facetag.tagging")
 
@@ -105,7 +106,7 @@ def _names_list(names: Iterable[PersonName]) -> str:
 class Tagger:
     """Turns notifications (and reconciliation's findings) into tags on assets."""
 
-    def __init__(self, settings: Settings, faces: FaceIndex, library: MediaLibrary,
+    def __init__(self, settings: Settings, faces: FaceStore, library: AssetLibrary,
                  own_api_key: str | None = None) -> None:
         self.settings = settings
         self.faces = faces
