@@ -269,11 +269,15 @@ class FakeLibrary:
         return self.assets_by_ids([asset_id]).get(asset_id)
 
     def search(self, expression: str, next_cursor: str | None = None) -> SearchPage:
+        """Matching assets in upload order; the cursor is the position of a page's last asset,
+        so assets that stop matching meanwhile do not shift the next page."""
         self._call("search", self.calls.admin)
-        found = [a for a in self.assets.values() if _matches(a, expression)]
-        start = int(next_cursor or 0)
-        end = start + self.page_size
-        return SearchPage(tuple(found[start:end]), str(end) if end < len(found) else None)
+        after = int(next_cursor) if next_cursor else -1
+        found = [(i, a) for i, a in enumerate(self.assets.values())
+                 if i > after and _matches(a, expression)]
+        page = found[:self.page_size]
+        more = len(found) > self.page_size
+        return SearchPage(tuple(a for _, a in page), str(page[-1][0]) if more else None)
 
 
 # mypy checks the fakes against the contracts the real wrappers keep (chalicelib/stores.py).
