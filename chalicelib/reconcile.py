@@ -22,17 +22,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
-
-from botocore.exceptions import ClientError
-from cloudinary.exceptions import Error as CloudinaryError
-from cloudinary.exceptions import RateLimited
 
 from . import metrics
 from .assets import Asset
-from .faces import error_code
+from .face_errors import CollectionMissing, Throttled
 from .library import ASSET_ID_BATCH, SearchPage, quoted
+from .library_errors import LibraryError, RateLimited
 from .tagging import CTX_LABEL, AssetProblem, Outcome, Tagger
 
 log = logging.getLogger("facetag.reconcile")
@@ -42,9 +40,6 @@ Progress = Callable[[str, int], None]  # ("found" | "done", count)
 
 # Admin calls left for the webhook (training reads assets by id) when the quota runs low.
 QUOTA_RESERVE = 20
-# Rekognition errors that mean "slow down": retried by botocore already, so stop the run.
-THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException",
-             "LimitExceededException"}
 
 
 class Stop(Exception):
@@ -77,8 +72,8 @@ class Window:
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -139,9 +134,9 @@ class _Run:
         self.summary = Summary(window=self.window.describe(), dry_run=options.dry_run,
                                rerun=options.rerun)
         self.admin_budget = options.admin_calls or self.settings.reconcile_admin_calls
-        self.admin_start = tagger.library.admin_calls
+        self.admin_start = tagger.library.calls.admin.total
+        self.rekognition_start = tagger.faces.calls.total
         self.searches = 0
-        self.rekognition_calls = 0
         self.halt = ""  # set by a worker that met a reason to stop
         self.seen: set[str] = set()
         self.lock = threading.Lock()
@@ -149,7 +144,7 @@ class _Run:
     # -- limits ----------------------------------------------------------------------------
 
     def admin_used(self) -> int:
-        return self.tagger.library.admin_calls - self.admin_start
+        return self.tagger.library.calls.admin.total - self.admin_start
 
     def check(self) -> None:
         """Raise Stop when no more work may be taken."""
@@ -172,8 +167,8 @@ class _Run:
         try:
             return call()
         except RateLimited as exc:
-            raise Stop(_rate_limited(exc)) from None
-        except CloudinaryError as exc:
+            raise Stop(f"{exc}; the next run continues") from None
+        except LibraryError as exc:
             # A 5xx on a search or look-up: nothing is half done, so stop and let the next
             # run start again rather than fail the scheduled invocation.
             raise Stop(f"Cloudinary answered an error ({type(exc).__name__}); "
@@ -279,11 +274,9 @@ class _Run:
         try:
             outcome = self.tagger.process(asset, force=self.options.rerun)
         except RateLimited as exc:
-            self.fail(asset, exc, halt=_rate_limited(exc))
-        except ClientError as exc:
-            throttled = error_code(exc) in THROTTLED
-            self.fail(asset, exc, halt="Rekognition is throttling; the next run continues"
-                      if throttled else "")
+            self.fail(asset, exc, halt=f"{exc}; the next run continues")
+        except Throttled as exc:
+            self.fail(asset, exc, halt="Rekognition is throttling; the next run continues")
         except Exception as exc:  # noqa: BLE001 - one asset's failure must not end the run
             self.fail(asset, exc)
         else:
@@ -322,7 +315,7 @@ class _Run:
             for face in faces.all_faces():
                 if face.asset_id:
                     counts[face.asset_id] = counts.get(face.asset_id, 0) + 1
-        except faces.client.exceptions.ResourceNotFoundException:
+        except CollectionMissing:
             return  # no collection yet: nothing indexed, nothing to remove
         ids = sorted(counts)
         # A random start: when one run cannot check every asset, the next checks others.
@@ -332,7 +325,7 @@ class _Run:
         try:
             for i in range(0, len(ids), ASSET_ID_BATCH):
                 batch = ids[i:i + ASSET_ID_BATCH]
-                existing = self.admin(lambda: self.tagger.library.assets_by_ids(batch))
+                existing = self.admin(partial(self.tagger.library.assets_by_ids, batch))
                 gone.extend(a for a in batch if a not in existing)
         finally:
             if gone and self.options.dry_run:
@@ -345,15 +338,8 @@ class _Run:
 
     # -- the run ---------------------------------------------------------------------------
 
-    def count_rekognition(self, **_: Any) -> None:
-        with self.lock:
-            self.rekognition_calls += 1
-
     def run(self) -> Summary:
         started = time.monotonic()
-        events = self.tagger.faces.client.meta.events
-        events.register("before-call.rekognition", self.count_rekognition,
-                        unique_id="facetag-reconcile-count")
         try:
             self.work(_chain(self.untrained, self.unprocessed))
             if self.options.cleanup:
@@ -362,13 +348,13 @@ class _Run:
             self.summary.stopped_early = True
             self.summary.reason = str(stop)
         finally:
-            events.unregister("before-call.rekognition", unique_id="facetag-reconcile-count")
+            rekognition_calls = self.tagger.faces.calls.total - self.rekognition_start
             self.summary.calls = {"cloudinary_admin": self.admin_used(),
                                   "search": self.searches,
-                                  "rekognition": self.rekognition_calls}
+                                  "rekognition": rekognition_calls}
             self.summary.elapsed_ms = round((time.monotonic() - started) * 1000)
         log.info("reconciled", extra={"outcome": "reconciled", **self.summary.log_fields()})
-        metrics.emit({"ReconcileRuns": 1, "RekognitionCalls": self.rekognition_calls})
+        metrics.emit({"ReconcileRuns": 1, "RekognitionCalls": rekognition_calls})
         return self.summary
 
 
@@ -379,13 +365,6 @@ def _chain(*sources: Callable[[], Iterator[Asset]]) -> Iterator[Asset]:
 
 def _until(moment: datetime | None) -> str:
     return f" until {moment.strftime('%H:%M UTC')}" if moment else ""
-
-
-def _rate_limited(exc: RateLimited) -> str:
-    """Cloudinary's own words say when the quota resets ("Try again on …"): keep them."""
-    again = re.search(r"[Tt]ry again on ([^.]+)", str(exc))
-    when = f"; it resets on {again.group(1).strip()}" if again else ""
-    return f"Cloudinary's rate limit was reached{when}; the next run continues"
 
 
 def reconcile(tagger: Tagger, remaining_ms: RemainingMs | None = None,

@@ -19,16 +19,24 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
 from . import metrics
 from .assets import Asset, AssetRef
-from .faces import FaceIndex, IndexResult, StoredFace, error_code
-from .library import DerivativeUnavailable, MediaLibrary
+from .face_errors import UnusableImage
+from .faces import FaceIndex, StoredFace
+from .library import MediaLibrary
+from .library_errors import AssetGone, DeliveryRefused
 from .names import InvalidName, PersonName
-from .notifications import (AssetsDeleted, AssetUploaded, ContextChanged, Event, Ignored,
-                            TagsChanged, Trigger)
+from .notifications import (
+    AssetsDeleted,
+    AssetUploaded,
+    ContextChanged,
+    Event,
+    Ignored,
+    TagsChanged,
+    Trigger,
+)
 from .settings import Settings
+from .stores import AssetLibrary, FaceStore
 
 log = logging.getLogger("facetag.tagging")
 
@@ -51,14 +59,6 @@ COMPETING_FACE_AREA = 0.5
 # Rekognition's own default for AssociateFaces: a new training face must look like the
 # person's other training faces at least this much.
 TRAINING_CONSISTENCY_THRESHOLD = 75.0
-
-# Rekognition errors that no retry fixes: the image itself is the problem.
-UNUSABLE_IMAGE_ERRORS = {
-    "InvalidImageFormatException": "the image format cannot be read",
-    "ImageTooLargeException": "the image is too large",
-    "InvalidParameterException": "the image is too small or cannot be used",
-    "ValidationException": "the image is too large",
-}
 
 
 class AssetProblem(Exception):
@@ -106,7 +106,7 @@ def _names_list(names: Iterable[PersonName]) -> str:
 class Tagger:
     """Turns notifications (and reconciliation's findings) into tags on assets."""
 
-    def __init__(self, settings: Settings, faces: FaceIndex, library: MediaLibrary,
+    def __init__(self, settings: Settings, faces: FaceStore, library: AssetLibrary,
                  own_api_key: str | None = None) -> None:
         self.settings = settings
         self.faces = faces
@@ -190,24 +190,13 @@ class Tagger:
             self._drop_unassociated(known)
         try:
             image = self.library.download_derivative(asset.ref, asset.version)
-        except DerivativeUnavailable as exc:
+        except (AssetGone, DeliveryRefused) as exc:
             raise AssetProblem(str(exc)) from None
         try:
-            result = self._index(image, asset.asset_id)
-        except ClientError as exc:
-            reason = UNUSABLE_IMAGE_ERRORS.get(error_code(exc))
-            if reason is None:
-                raise
-            raise AssetProblem(reason) from None
+            result = self.faces.index_faces(image, asset.asset_id)
+        except UnusableImage as exc:
+            raise AssetProblem(exc.reason) from None
         return [StoredFace(f.face_id, asset.asset_id, None, f.box) for f in result.faces]
-
-    def _index(self, image: bytes, asset_id: str) -> IndexResult:
-        try:
-            return self.faces.index_faces(image, asset_id)
-        except self.faces.client.exceptions.ResourceNotFoundException:
-            # First face ever, or the operator reset the collection: make it and go on.
-            self.faces.ensure_collection()
-            return self.faces.index_faces(image, asset_id)
 
     def _drop_unassociated(self, face_ids: Sequence[str]) -> None:
         """Faces of an overwritten version: gone from the photo, so gone from the index."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chalicelib.assets import Asset
+from chalicelib.face_errors import CollectionMissing
 from chalicelib.faces import StoredFace
 from chalicelib.library import quoted
 from chalicelib.names import PersonName
@@ -241,7 +242,7 @@ class People:
         try:
             held = self.faces.describe().face_count
             self.faces.delete_collection()
-        except self.faces.client.exceptions.ResourceNotFoundException:
+        except CollectionMissing:
             held = 0
         self.faces.ensure_collection()
         return held
