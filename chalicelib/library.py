@@ -212,6 +212,11 @@ class MediaLibrary:
 
     # -- the account (Admin API) -----------------------------------------------------------
 
+    @property
+    def cloud_name(self) -> str:
+        """The product environment the SDK is configured for."""
+        return str(cloudinary.config().cloud_name)
+
     def ping(self) -> None:
         """Succeeds when Cloudinary accepts the configured credentials."""
         self._admin(cloudinary.api.ping)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
         StoredFace,
         UserMatch,
     )
-    from .library import AdminQuota, LibraryCalls, MediaLibrary, SearchPage
+    from .library import AdminQuota, LibraryCalls, MediaLibrary, SearchPage, Webhook
 
 
 class FaceStore(Protocol):
@@ -65,7 +65,8 @@ class FaceStore(Protocol):
 
 
 class AssetLibrary(Protocol):
-    """The media library: derivatives, Upload API writes, Admin API reads."""
+    """The media library: derivatives, Upload API writes, Admin API reads, and the product
+    environment itself for the operator (its name, credentials check, notification triggers)."""
 
     @property
     def calls(self) -> LibraryCalls: ...
@@ -89,6 +90,17 @@ class AssetLibrary(Protocol):
     def asset(self, asset_id: str) -> Asset | None: ...
 
     def search(self, expression: str, next_cursor: str | None = None) -> SearchPage: ...
+
+    @property
+    def cloud_name(self) -> str: ...
+
+    def derivative_url(self, ref: AssetRef, version: int | None) -> str: ...
+
+    def ping(self) -> None: ...
+
+    def webhooks(self) -> list[Webhook]: ...
+
+    def add_webhook(self, url: str, event_type: str) -> None: ...
 
 
 if TYPE_CHECKING:

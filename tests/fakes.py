@@ -27,7 +27,7 @@ from chalicelib.faces import (
     StoredFace,
     UserMatch,
 )
-from chalicelib.library import AdminQuota, LibraryCalls, SearchPage
+from chalicelib.library import AdminQuota, LibraryCalls, SearchPage, Webhook
 from chalicelib.library_errors import LibraryError
 from chalicelib.stores import AssetLibrary, FaceStore
 
@@ -208,6 +208,8 @@ class FakeLibrary:
     """The AssetLibrary contract over a dict of assets, recording every call."""
 
     assets: dict[str, Asset] = field(default_factory=dict)
+    triggers: list[Webhook] = field(default_factory=list)  # the notification triggers
+    cloud_name: str = "demo"
     page_size: int = 500
     quota: AdminQuota | None = None
     errors: dict[str, LibraryError] = field(default_factory=dict)  # operation -> raised
@@ -278,6 +280,21 @@ class FakeLibrary:
         page = found[:self.page_size]
         more = len(found) > self.page_size
         return SearchPage(tuple(a for _, a in page), str(page[-1][0]) if more else None)
+
+    def derivative_url(self, ref: AssetRef, version: int | None) -> str:
+        return (f"https://res.example.com/{self.cloud_name}/image/{ref.delivery_type}"
+                f"/v{version}/{ref.public_id}")
+
+    def ping(self) -> None:
+        self._call("ping", self.calls.admin)
+
+    def webhooks(self) -> list[Webhook]:
+        self._call("triggers", self.calls.admin)
+        return list(self.triggers)
+
+    def add_webhook(self, url: str, event_type: str) -> None:
+        self._call("create_trigger", self.calls.admin)
+        self.triggers.append(Webhook(f"trigger-{len(self.triggers)}", event_type, url))
 
 
 # mypy checks the fakes against the contracts the real wrappers keep (chalicelib/stores.py).
