@@ -1,25 +1,22 @@
 """Expected failures: one sentence on stderr and an exit code (2 usage or configuration, 1
-something failed), never a traceback. Anything else is a bug and keeps its traceback."""
+something failed), never a traceback. Anything else is a bug and keeps its traceback.
+
+The services' failures arrive as the wrappers' own errors (chalicelib/face_errors.py,
+chalicelib/library_errors.py), whose class alone says which code they are.
+"""
 
 from __future__ import annotations
 
 from typing import IO, Any
 
 import click
-import cloudinary.exceptions as cld
-from botocore.exceptions import (
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-)
 
+from chalicelib.credentials import SecretUnavailable
+from chalicelib.face_errors import CollectionMissing, FacesError, FacesMisconfigured
+from chalicelib.library_errors import LibraryError, LibraryMisconfigured
 from chalicelib.names import InvalidName
 from chalicelib.settings import ConfigError
 from facetag_cli.people import SameName, UnknownPerson
-
-AWS_CREDENTIAL_ERRORS = ("UnrecognizedClientException", "InvalidSignatureException",
-                         "AccessDeniedException", "ExpiredTokenException")
 
 
 class Problem(click.ClickException):
@@ -32,7 +29,7 @@ class Problem(click.ClickException):
 
 
 class Failed(Problem):
-    """Something failed or was left undone (a service answered an error): exit code 1."""
+    """Something failed or was left undone (a service failed or refused): exit code 1."""
 
     exit_code = 1
 
@@ -56,38 +53,20 @@ def explain(exc: BaseException) -> Problem | None:
         return Problem(f"facetag is misconfigured: {exc}")
     if isinstance(exc, (InvalidName, UnknownPerson, SameName)):
         return Problem(str(exc))
-    if isinstance(exc, cld.Error):
-        return _cloudinary(exc)
-    if isinstance(exc, NoCredentialsError):
-        return Problem("no AWS credentials: set AWS_PROFILE or "
-                       "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.")
-    if isinstance(exc, NoRegionError):
-        return Problem("no AWS region: set AWS_DEFAULT_REGION (where the collection lives).")
-    if isinstance(exc, EndpointConnectionError):
-        return Problem(f"cannot reach Rekognition ({exc}).")
-    if isinstance(exc, ClientError):
-        return _rekognition(exc)
+    if isinstance(exc, CollectionMissing):
+        return Problem(f"{one_line(exc)}: run `facetag init` to create it.")
+    if isinstance(exc, (LibraryMisconfigured, FacesMisconfigured)):
+        return Problem(sentence(exc))
+    if isinstance(exc, (LibraryError, FacesError, SecretUnavailable)):
+        return Failed(sentence(exc))
     return None
 
 
-def _cloudinary(exc: cld.Error) -> Problem:
-    if isinstance(exc, cld.AuthorizationRequired):
-        return Problem(f"Cloudinary refused the credentials ({exc}): check CLOUDINARY_URL, or "
-                       "CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET.")
-    if isinstance(exc, cld.RateLimited):
-        return Failed(f"Cloudinary's Admin API rate limit is used up ({exc}).")
-    if isinstance(exc, cld.GeneralError) and "Socket Error" in str(exc):
-        return Problem(f"cannot reach Cloudinary ({exc}): check CLOUDINARY_URL and the "
-                       "network.")
-    return Failed(f"Cloudinary answered: {exc}")
+def one_line(exc: BaseException) -> str:
+    """The error's message on one line (a service's answer quoted in it may hold several)."""
+    return " ".join(str(exc).split())
 
 
-def _rekognition(exc: ClientError) -> Problem:
-    code = exc.response.get("Error", {}).get("Code", "")
-    message = exc.response.get("Error", {}).get("Message", "")
-    if code == "ResourceNotFoundException":
-        return Problem(f"the face collection does not exist ({message}): run `facetag init` "
-                       "to create it.")
-    if code in AWS_CREDENTIAL_ERRORS:
-        return Problem(f"AWS refused the credentials ({code}: {message}).")
-    return Failed(f"Rekognition answered {code}: {message}")
+def sentence(exc: BaseException) -> str:
+    text = one_line(exc)
+    return text if text.endswith(".") else f"{text}."

@@ -44,12 +44,10 @@ def person(wiring: Wiring, name: str, as_json: bool) -> None:
     people = _people(wiring)
     found = people.get(name)
     assets = people.assets(found.training_assets)
-    account = wiring.account()
     rows: list[dict[str, str | None]] = []
     for asset_id in found.training_assets:
         asset = assets.get(asset_id)
-        url = (account.delivery_url(asset.public_id, asset.ref.delivery_type, asset.version)
-               if asset else None)
+        url = people.library.derivative_url(asset.ref, asset.version) if asset else None
         rows.append({"asset_id": asset_id, "public_id": asset.public_id if asset else None,
                      "url": url})
     if as_json:

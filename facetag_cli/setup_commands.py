@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 
 import click
 
@@ -22,9 +21,8 @@ def init(wiring: Wiring) -> None:
     current = wiring.settings()
     click.echo(f"settings: valid (version {current.version})")
     tagger = wiring.tagger()
-    account = wiring.account()
-    account.ping()
-    click.echo(f"Cloudinary: credentials accepted for cloud {account.cloud_name!r}")
+    tagger.library.ping()
+    click.echo(f"Cloudinary: credentials accepted for cloud {tagger.library.cloud_name!r}")
     created = tagger.faces.ensure_collection()
     info = tagger.faces.describe()
     click.echo(f"Rekognition: collection {current.collection_id!r} "
@@ -44,13 +42,13 @@ def webhook_register(wiring: Wiring, url: str) -> None:
     """Send the notifications facetag needs to URL (…/webhooks/cloudinary)."""
     if not _URL.match(url):
         raise click.UsageError(f"{url!r} is not an http(s) URL")
-    account = wiring.account()
-    existing = {(r.uri, r.event_type) for r in account.registrations()}
+    library = wiring.media_library()
+    existing = {(w.url, w.event_type) for w in library.webhooks()}
     for event_type in EVENT_TYPES:
         if (url, event_type) in existing:
             click.echo(f"{event_type}: already registered")
         else:
-            account.register(url, event_type)
+            library.add_webhook(url, event_type)
             click.echo(f"{event_type}: registered")
 
 
@@ -59,14 +57,16 @@ def webhook_register(wiring: Wiring, url: str) -> None:
 @click.pass_obj
 def webhook_list(wiring: Wiring, as_json: bool) -> None:
     """List the notification triggers of the product environment."""
-    registrations = wiring.account().registrations()
+    webhooks = wiring.media_library().webhooks()
     if as_json:
-        emit_json([asdict(r) for r in registrations])
+        # Cloudinary's own names for a trigger's fields.
+        emit_json([{"id": w.trigger_id, "event_type": w.event_type, "uri": w.url}
+                   for w in webhooks])
         return
-    if not registrations:
+    if not webhooks:
         click.echo("No triggers: run `facetag webhook register URL`.")
-    for r in registrations:
-        click.echo(f"{r.event_type:<26} {r.uri}  ({r.id})")
+    for w in webhooks:
+        click.echo(f"{w.event_type:<26} {w.url}  ({w.trigger_id})")
 
 
 COMMANDS = (init, webhook)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from chalicelib import credentials, runtime
+from chalicelib import runtime
 from chalicelib.reconcile import Options, Progress, Summary, reconcile
 from chalicelib.settings import Settings
+from chalicelib.stores import AssetLibrary
 from chalicelib.tagging import Tagger
-from facetag_cli.account import Account, CloudinaryAccount
 
 
 class Wiring(Protocol):
@@ -21,7 +21,7 @@ class Wiring(Protocol):
 
     def tagger(self) -> Tagger: ...
 
-    def account(self) -> Account: ...
+    def media_library(self) -> AssetLibrary: ...
 
     def reconcile(self, options: Options, progress: Progress) -> Summary: ...
 
@@ -35,9 +35,8 @@ class FromEnvironment:
     def tagger(self) -> Tagger:
         return runtime.tagger()
 
-    def account(self) -> Account:
-        credentials.configure_sdk(runtime.secret())
-        return CloudinaryAccount()
+    def media_library(self) -> AssetLibrary:
+        return runtime.media_library()
 
     def reconcile(self, options: Options, progress: Progress) -> Summary:
         return reconcile(self.tagger(), options=options, progress=progress)

@@ -1,45 +1,66 @@
 """What the operator sees when something expected goes wrong: one sentence on stderr and exit
-code 2 (usage, configuration, credentials) or 1 (a service failed); a bug keeps its traceback."""
+code 2 (usage, configuration, credentials, a missing collection) or 1 (a service failed or
+refused); a bug keeps its traceback. The services' failures are the wrappers' own errors,
+injected in the fakes; how a botocore or SDK error becomes one is tested with the wrappers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import cloudinary
-import cloudinary.exceptions as cld
 import pytest
-from botocore.exceptions import (
-    ClientError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-)
 
 from chalicelib import runtime
+from chalicelib.credentials import SecretUnavailable
+from chalicelib.face_errors import (
+    CollectionMissing,
+    FacesMisconfigured,
+    FacesUnavailable,
+    LimitReached,
+    Throttled,
+)
+from chalicelib.library_errors import (
+    AssetGone,
+    LibraryError,
+    LibraryMisconfigured,
+    LibraryUnavailable,
+    RateLimited,
+)
 from chalicelib.settings import ENV_NAMES
 from facetag_cli.cli import main
-from tests.unit.cli_support import CollectionMissing, FakeWiring, facetag, one_sentence
-
-
-def client_error(code: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "no"}}, "ListUsers")
-
+from tests.unit.cli_support import FakeWiring, facetag, one_sentence
 
 REKOGNITION = [
-    (CollectionMissing(), 2, "the face collection does not exist"),
-    (NoCredentialsError(), 2, "no AWS credentials: set AWS_PROFILE"),
-    (NoRegionError(), 2, "no AWS region: set AWS_DEFAULT_REGION"),
-    (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), 2, "cannot reach Rekognition"),
-    (client_error("AccessDeniedException"), 2, "AWS refused the credentials"),
-    (client_error("ExpiredTokenException"), 2, "AWS refused the credentials"),
-    (client_error("ThrottlingException"), 1, "Rekognition answered ThrottlingException: no"),
+    (CollectionMissing("facetag"), 2,
+     "the face collection 'facetag' does not exist: run `facetag init` to create it."),
+    (FacesMisconfigured("no AWS credentials: set AWS_PROFILE or "
+                        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"), 2,
+     "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."),
+    (FacesMisconfigured("no AWS region: set AWS_DEFAULT_REGION (where the collection lives)"),
+     2, "no AWS region: set AWS_DEFAULT_REGION (where the collection lives)."),
+    (FacesMisconfigured("AWS refused the credentials (ExpiredTokenException: no)"), 2,
+     "AWS refused the credentials (ExpiredTokenException: no)."),
+    (FacesUnavailable("cannot reach Rekognition (Could not connect to the endpoint URL: "
+                      '"http://127.0.0.1:1/")'), 1,
+     'cannot reach Rekognition (Could not connect to the endpoint URL: "http://127.0.0.1:1/").'),
+    (Throttled("ThrottlingException"), 1,
+     "Rekognition is throttling (ThrottlingException) after botocore's retries."),
+    (LimitReached("The user has 100 faces"), 1,
+     "a Rekognition limit is reached (The user has 100 faces)."),
 ]
 CLOUDINARY = [
-    (cld.AuthorizationRequired("Invalid Signature"), 2, "Cloudinary refused the credentials"),
-    (cld.RateLimited("Try again on 2026-05-01 10:00:00 UTC"), 1,
-     "Cloudinary's Admin API rate limit is used up"),
-    (cld.GeneralError("Socket Error: connection refused"), 2, "cannot reach Cloudinary"),
-    (cld.NotFound("Resource not found"), 1, "Cloudinary answered: Resource not found"),
+    (LibraryMisconfigured("Cloudinary refused the credentials (Invalid Signature): check "
+                          "CLOUDINARY_URL, or CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET"), 2,
+     ("Cloudinary refused the credentials (Invalid Signature): check CLOUDINARY_URL, or "
+      "CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET.")),
+    (RateLimited(datetime(2026, 5, 1, 10, tzinfo=UTC)), 1,
+     "Cloudinary's rate limit was reached; it resets on 2026-05-01 10:00:00 UTC."),
+    (LibraryUnavailable("cannot reach Cloudinary (Socket Error: connection refused)"), 1,
+     "cannot reach Cloudinary (Socket Error: connection refused)."),
+    (AssetGone(), 1, "the asset no longer exists."),
+    (LibraryError("Cloudinary refused the request (Bad trigger)"), 1,
+     "Cloudinary refused the request (Bad trigger)."),
 ]
 
 
@@ -48,15 +69,15 @@ CLOUDINARY = [
 def test_rekognition_failures_are_one_sentence(error: Exception, code: int,
                                                sentence: str) -> None:
     wiring = FakeWiring()
-    wiring.faces.failure = error
+    wiring.faces.errors["ListUsers"] = error
     result = facetag(wiring, "people")
     assert result.exit_code == code
-    assert one_sentence(result.stderr).startswith(f"facetag: {sentence}")
+    assert one_sentence(result.stderr) == f"facetag: {sentence}"
 
 
 def test_a_missing_collection_says_to_run_init() -> None:
     wiring = FakeWiring()
-    wiring.faces.exists = False
+    wiring.faces.collection = False
     result = facetag(wiring, "people")
     assert result.exit_code == 2 and "run `facetag init`" in one_sentence(result.stderr)
 
@@ -66,10 +87,22 @@ def test_a_missing_collection_says_to_run_init() -> None:
 def test_cloudinary_failures_are_one_sentence(error: Exception, code: int,
                                               sentence: str) -> None:
     wiring = FakeWiring()
-    wiring.cloudinary.failure = error
+    wiring.library.errors["triggers"] = error
     result = facetag(wiring, "webhook", "list")
     assert result.exit_code == code
-    assert one_sentence(result.stderr).startswith(f"facetag: {sentence}")
+    assert one_sentence(result.stderr) == f"facetag: {sentence}"
+
+
+def test_a_service_answer_over_several_lines_is_still_one_line() -> None:
+    wiring = FakeWiring()
+    wiring.library.errors["create_trigger"] = LibraryUnavailable(
+        "Cloudinary answered an error (Server returned unexpected status code - 502 - "
+        "<html>\n<h1>Bad Gateway</h1>\n</html>)")
+    result = facetag(wiring, "webhook", "register", "https://facetag.example.com/hook")
+    assert result.exit_code == 1
+    assert one_sentence(result.stderr) == (
+        "facetag: Cloudinary answered an error (Server returned unexpected status code - 502 - "
+        "<html> <h1>Bad Gateway</h1> </html>).")
 
 
 def test_a_bad_setting_names_the_variable() -> None:
@@ -85,9 +118,12 @@ def test_a_usage_error_needs_no_configuration() -> None:
     assert result.exit_code == 2 and "misconfigured" not in result.stderr
 
 
-def test_a_bug_is_not_disguised() -> None:
+def test_a_bug_is_not_disguised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> list[str]:
+        raise KeyError("UserId")
+
     wiring = FakeWiring()
-    wiring.faces.failure = KeyError("UserId")
+    monkeypatch.setattr(wiring.faces, "users", broken)
     result = facetag(wiring, "people")
     assert isinstance(result.exception, KeyError) and "facetag:" not in result.stderr
 
@@ -122,6 +158,21 @@ def test_the_entry_point_explains_missing_cloudinary_credentials(
         main(["webhook", "list"])
     assert exited.value.code == 2
     assert "set CLOUDINARY_URL" in one_sentence(capsys.readouterr().err)
+
+
+def test_the_entry_point_explains_an_unreadable_secret_store(
+        environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def store_down() -> str:
+        raise SecretUnavailable("SSM parameter '/facetag/cloudinary' could not be read "
+                                "(ThrottlingException: Rate exceeded)")
+
+    environment.setattr(runtime, "secret", store_down)
+    with pytest.raises(SystemExit) as exited:
+        main(["webhook", "list"])
+    assert exited.value.code == 1
+    assert one_sentence(capsys.readouterr().err) == (
+        "facetag: SSM parameter '/facetag/cloudinary' could not be read "
+        "(ThrottlingException: Rate exceeded).")
 
 
 def test_help_needs_no_configuration(environment: pytest.MonkeyPatch,

@@ -117,10 +117,10 @@ def test_renaming_to_an_existing_person_merges_the_two(wiring: FakeWiring) -> No
 
 
 def test_renaming_to_the_same_name_changes_nothing(wiring: FakeWiring) -> None:
-    faces_calls, library_calls = list(wiring.faces.calls), list(wiring.library.calls)
+    faces_asked, library_asked = list(wiring.faces.requests), list(wiring.library.requests)
     result = facetag(wiring, "rename", JANE, " Jane   Doe ")
     assert result.exit_code == 2 and "already has that name" in one_sentence(result.stderr)
-    assert (wiring.faces.calls, wiring.library.calls) == (faces_calls, library_calls)
+    assert (wiring.faces.requests, wiring.library.requests) == (faces_asked, library_asked)
 
 
 # -- forget -----------------------------------------------------------------------------------
@@ -177,13 +177,13 @@ def test_reset_empties_the_collection_and_keeps_the_tags(wiring: FakeWiring) -> 
     result = facetag(wiring, "reset", "--yes")
     assert result.exit_code == 0
     assert result.stdout.strip() == "Collection 'facetag' emptied (2 faces deleted)."
-    assert wiring.faces.exists and wiring.faces.stored == {} and wiring.faces.users_ == {}
+    assert wiring.faces.collection and wiring.faces.stored == {} and wiring.faces.users_ == {}
     assert tags_with(wiring, "person:") == {"t1": {"person:Jane Doe"}, "p1": {"person:Jane Doe"}}
 
 
 def test_reset_of_a_missing_collection_creates_it() -> None:
     wiring = FakeWiring()
-    wiring.faces.exists = False
+    wiring.faces.collection = False
     result = facetag(wiring, "reset", "--yes")
     assert result.exit_code == 0 and "(0 faces deleted)" in result.stdout
-    assert wiring.faces.exists
+    assert wiring.faces.collection
