@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import boto3
 import cloudinary
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -45,6 +46,11 @@ def read_secret(settings: Settings, ssm: Callable[[], SSMClient]) -> str:
                           f"CLOUDINARY_URL, or {ENV_NAMES['cloudinary_secret_param']} to an "
                           "SSM SecureString parameter name")
     return str(config.api_secret)
+
+
+def make_ssm_client() -> SSMClient:
+    """An SSM client; the region and endpoint come from the environment."""
+    return boto3.client("ssm")
 
 
 def configure_sdk(secret: str) -> None:

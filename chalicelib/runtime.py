@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import cloudinary
 
 from chalicelib import credentials
@@ -64,7 +63,7 @@ def settings() -> Settings:
 def ssm_client() -> SSMClient:
     with _lock:
         if _built.ssm is None:
-            _built.ssm = boto3.client("ssm")
+            _built.ssm = credentials.make_ssm_client()
         return _built.ssm
 
 

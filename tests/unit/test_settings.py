@@ -196,7 +196,7 @@ def test_other_ssm_failures_propagate_and_are_not_kept(cloudinary_env, ssm):
 
 def test_ssm_client_is_created_lazily_once(cloudinary_env, monkeypatch):
     created = []
-    monkeypatch.setattr(runtime.boto3, "client",
+    monkeypatch.setattr(boto3, "client",
                         lambda service: created.append(service) or object())
     first = runtime.ssm_client()
     assert runtime.ssm_client() is first and created == ["ssm"]
