@@ -32,8 +32,8 @@ class MalformedNotification(ValueError):
 
 
 @dataclass(frozen=True)
-class Trigger:
-    """Who caused the notification (`notification_context.triggered_by`): UI, API key…"""
+class Actor:
+    """Who caused the notification (`notification_context.triggered_by`): the UI, an API key…"""
 
     source: str | None = None
     id: str | None = None
@@ -44,7 +44,7 @@ class AssetUploaded:
     """An image was uploaded, overwritten, or restored to an earlier version."""
 
     asset: Asset
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class TagsChanged:
     ref: AssetRef
     added: tuple[str, ...]
     removed: tuple[str, ...]
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,13 @@ class ContextChanged:
     ref: AssetRef
     changed: dict[str, str]  # keys added or updated, with their new values
     removed: tuple[str, ...]
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
 class AssetsDeleted:
     refs: tuple[AssetRef, ...]
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -110,16 +110,16 @@ def _load(raw_body: bytes) -> tuple[str, Json]:
 
 
 def _events(kind: str, body: Json) -> list[Event]:
-    trigger = _trigger(body)
+    actor = _actor(body)
     if kind in UPLOAD_TYPES:
-        return [_uploaded(kind, body, trigger)]
+        return [_uploaded(kind, body, actor)]
     if kind == "resource_tags_changed":
-        return [_tags_changed(kind, ref, item, trigger) for ref, item in _resources(kind, body)]
+        return [_tags_changed(kind, ref, item, actor) for ref, item in _resources(kind, body)]
     if kind == "resource_context_changed":
-        return [_context_changed(kind, ref, item, trigger)
+        return [_context_changed(kind, ref, item, actor)
                 for ref, item in _resources(kind, body)]
     if kind in DELETE_TYPES:
-        return _deleted(kind, body, trigger)
+        return _deleted(kind, body, actor)
     if kind == "rename":
         who = _str(body.get("asset_id")) or _str(body.get("from_public_id")) or "an asset"
         return [Ignored(kind, f"rename of {who} needs no work: faces are kept by asset_id")]
@@ -140,12 +140,12 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str) and v)
 
 
-def _trigger(body: Json) -> Trigger:
+def _actor(body: Json) -> Actor:
     context = body.get("notification_context")
     by = context.get("triggered_by") if isinstance(context, dict) else None
     by = by if isinstance(by, dict) else {}
     # Bulk "changed" notifications also carry a top-level `source` ("ui", "api").
-    return Trigger(source=_str(by.get("source")) or _str(body.get("source")),
+    return Actor(source=_str(by.get("source")) or _str(body.get("source")),
                    id=_str(by.get("id")))
 
 
@@ -177,7 +177,7 @@ def _resources(kind: str, body: Json) -> Iterator[tuple[AssetRef | Ignored, Json
         yield _ref(kind, item, key), item if isinstance(item, dict) else {}
 
 
-def _uploaded(kind: str, body: Json, trigger: Trigger) -> Event:
+def _uploaded(kind: str, body: Json, actor: Actor) -> Event:
     ref = _ref(kind, body)
     if isinstance(ref, Ignored):
         return ref
@@ -192,7 +192,7 @@ def _uploaded(kind: str, body: Json, trigger: Trigger) -> Event:
         height=_int(body.get("height")),
         bytes=_int(body.get("bytes")),
     )
-    return AssetUploaded(asset, trigger)
+    return AssetUploaded(asset, actor)
 
 
 def _flat_context(context: object) -> dict[str, str]:
@@ -212,23 +212,23 @@ def _folder(body: Json, public_id: str) -> str:
     return public_id.rpartition("/")[0]
 
 
-def _tags_changed(kind: str, ref: AssetRef | Ignored, item: Json, trigger: Trigger) -> Event:
+def _tags_changed(kind: str, ref: AssetRef | Ignored, item: Json, actor: Actor) -> Event:
     if isinstance(ref, Ignored):
         return ref
     added, removed = _strings(item.get("added")), _strings(item.get("removed"))
     if not added and not removed:
         return Ignored(kind, f"no tag of {ref.asset_id} changed")
-    return TagsChanged(ref, added, removed, trigger)
+    return TagsChanged(ref, added, removed, actor)
 
 
-def _context_changed(kind: str, ref: AssetRef | Ignored, item: Json, trigger: Trigger) -> Event:
+def _context_changed(kind: str, ref: AssetRef | Ignored, item: Json, actor: Actor) -> Event:
     if isinstance(ref, Ignored):
         return ref
     changed = {**_context_pairs(item.get("added")), **_context_pairs(item.get("updated"))}
     removed = _context_keys(item.get("removed"))
     if not changed and not removed:
         return Ignored(kind, f"no context of {ref.asset_id} changed")
-    return ContextChanged(ref, changed, removed, trigger)
+    return ContextChanged(ref, changed, removed, actor)
 
 
 def _context_items(value: object) -> Iterator[tuple[str, str | None]]:
@@ -258,12 +258,12 @@ def _context_keys(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for k, _ in _context_items(value)))
 
 
-def _deleted(kind: str, body: Json, trigger: Trigger) -> list[Event]:
+def _deleted(kind: str, body: Json, actor: Actor) -> list[Event]:
     if "resources" in body:
         found = [ref for ref, _ in _resources(kind, body)]
     else:  # a single asset at the top level
         found = [_ref(kind, body)]
     refs = tuple(r for r in found if isinstance(r, AssetRef))
-    events: list[Event] = [AssetsDeleted(refs, trigger)] if refs else []
+    events: list[Event] = [AssetsDeleted(refs, actor)] if refs else []
     events += [r for r in found if isinstance(r, Ignored)]
     return events or [Ignored(kind, "no asset was deleted")]
