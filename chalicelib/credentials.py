@@ -4,52 +4,38 @@ Two sources:
 - the SDK's own configuration from the environment (`CLOUDINARY_URL`, or
   `CLOUDINARY_CLOUD_NAME` + `CLOUDINARY_API_KEY` + `CLOUDINARY_API_SECRET`): fine locally;
 - an SSM Parameter Store SecureString named by `FACETAG_CLOUDINARY_SECRET_PARAM`: the way to
-  deploy, so the secret is in no file and in no Lambda configuration. When it is set it wins,
-  and the secret it holds is written into the SDK's configuration so SDK calls use it.
+  deploy, so the secret is in no file and in no Lambda configuration. When it is set it wins.
 
-The secret is fetched on first use and kept for the container's life; the SSM client is created
-on first use too (nothing happens at import time). The secret is never logged.
+Reading the secret changes nothing; `configure_sdk` is the one step that gives it to the SDK
+(chalicelib/runtime.py takes it before building the media library). The secret is never logged.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import boto3
 import cloudinary
 from botocore.exceptions import ClientError
 
 from chalicelib.settings import ENV_NAMES, ConfigError, Settings
 
-_ssm: Any = None
-_secret: str | None = None
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
 
 
-def ssm_client() -> Any:
-    global _ssm
-    if _ssm is None:
-        _ssm = boto3.client("ssm")
-    return _ssm
+def read_secret(settings: Settings, ssm: Callable[[], SSMClient]) -> str:
+    """The API secret; ConfigError naming the variables when it cannot be configured.
 
-
-def api_secret(settings: Settings) -> str:
-    """The API secret; ConfigError naming the variables when it cannot be configured."""
-    global _secret
-    if _secret is None:
-        _secret = _load(settings)
-    return _secret
-
-
-def _load(settings: Settings) -> str:
+    `ssm` gives the SSM client, called only when the secret is kept there.
+    """
     config = cloudinary.config()
     if not config.cloud_name or not config.api_key:
         raise ConfigError("set CLOUDINARY_URL (cloudinary://<key>:<secret>@<cloud>), or "
                           "CLOUDINARY_CLOUD_NAME and CLOUDINARY_API_KEY")
     param = settings.cloudinary_secret_param
     if param:
-        secret = _from_ssm(param)
-        cloudinary.config(api_secret=secret)
-        return secret
+        return _from_ssm(ssm(), param)
     if not config.api_secret:
         raise ConfigError("no Cloudinary API secret: set CLOUDINARY_API_SECRET or "
                           f"CLOUDINARY_URL, or {ENV_NAMES['cloudinary_secret_param']} to an "
@@ -57,10 +43,15 @@ def _load(settings: Settings) -> str:
     return str(config.api_secret)
 
 
-def _from_ssm(name: str) -> str:
+def configure_sdk(secret: str) -> None:
+    """Make the SDK sign its calls with this secret (one kept in SSM is in no variable)."""
+    cloudinary.config(api_secret=secret)
+
+
+def _from_ssm(client: SSMClient, name: str) -> str:
     variable = ENV_NAMES["cloudinary_secret_param"]
     try:
-        response = ssm_client().get_parameter(Name=name, WithDecryption=True)
+        response = client.get_parameter(Name=name, WithDecryption=True)
     except ClientError as err:
         if err.response.get("Error", {}).get("Code") == "ParameterNotFound":
             raise ConfigError(f"{variable}: SSM parameter {name!r} does not exist") from None

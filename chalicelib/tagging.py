@@ -85,12 +85,3 @@ class Tagger:
             return Outcome(OutcomeKind.ERROR, str(problem))
         return Outcome(_LEFT_ALONE[decision.need], decision.reason)
 
-
-def build_tagger(settings: Settings) -> Tagger:
-    """The production wiring: clients from the environment, created once per container."""
-    import cloudinary
-
-    from .faces import make_client
-
-    return Tagger(settings, FaceIndex(metrics.counted(make_client()), settings.collection_id),
-                  MediaLibrary(settings.derivative_size), cloudinary.config().api_key)

@@ -18,10 +18,10 @@ tried: the redelivery repeats them all, and the flows are idempotent. If Cloudin
 the asset still lacks its processed marker (the marker is written last), so the scheduled
 reconciliation finds and processes it.
 
-A secret that cannot be had answers 500 when it is a configuration error (no retry helps until an
-operator fixes it; the message names the variables) and 503 otherwise (for example SSM briefly
-unavailable). The secret is read before the headers are looked at; it is cached for the
-container, so that costs one lookup at most. Bad input never answers 500.
+Settings or a secret that cannot be had answer 500 when it is a configuration error (no retry
+helps until an operator fixes it; the message names the variables) and 503 otherwise (for
+example SSM briefly unavailable). The secret is read before the headers are looked at; it is
+cached for the container, so that costs one lookup at most. Bad input never answers 500.
 
 Each notification gives one JSON log line (`facetag.webhook`): notification type, asset ids,
 outcome, HTTP status and milliseconds. The secret, the signature and the body are never logged.
@@ -47,7 +47,7 @@ class Answer:
     body: dict[str, Any]
 
 
-def handle(raw_body: bytes, headers: Mapping[str, str], settings: Settings,
+def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], Settings],
            secret: Callable[[], str], dispatch: Callable[[Event], object],
            now: Callable[[], float]) -> Answer:
     started = now()
@@ -63,20 +63,27 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Settings,
                       "RekognitionCalls": metrics.take_calls()}, asset_ids=list(asset_ids))
         return Answer(status, body)
 
-    if len(raw_body) > settings.max_body_bytes:
+    def misconfigured(err: ConfigError) -> Answer:
+        return answer(500, {"error": f"facetag is misconfigured: {err}"}, "misconfigured",
+                      reason=str(err))
+
+    try:
+        current = settings()
+    except ConfigError as err:
+        return misconfigured(err)
+    if len(raw_body) > current.max_body_bytes:
         return answer(413, {"error": "body too large"}, "rejected", reason="body too large")
     try:
         api_secret = secret()
     except ConfigError as err:
-        return answer(500, {"error": f"facetag is misconfigured: {err}"}, "misconfigured",
-                      reason=str(err))
-    except Exception as err:  # the secret store failed; a redelivery may find it again
+        return misconfigured(err)
+    except Exception as err:  # noqa: BLE001 - the secret store failed; a redelivery may find it
         return answer(503, {"error": "the API secret is unavailable; retry later"},
                       "failed", failure=True, reason=type(err).__name__)
     lowered = {name.lower(): value for name, value in headers.items()}
     try:
         signature.verify(raw_body, lowered.get("x-cld-timestamp"),
-                         lowered.get("x-cld-signature"), api_secret, settings, started)
+                         lowered.get("x-cld-signature"), api_secret, current, started)
     except signature.MissingSignature:
         return answer(401, {"error": "missing signature"}, "rejected", reason="unsigned")
     except signature.InvalidSignature as err:
@@ -89,14 +96,14 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Settings,
 
     kind = notification.notification_type
     all_ids = tuple(i for event in notification.events for i in _asset_ids(event))
-    outcomes = []
+    outcomes: list[dict[str, Any]] = []
     for event in notification.events:
         if isinstance(event, Ignored):
             outcomes.append({"ignored": event.reason})
             continue
         try:
             outcome = dispatch(event)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure is answered so that Cloudinary retries
             return answer(503, {"error": "processing failed; retry later"}, "failed", kind,
                           all_ids, failure=True, failed_asset_ids=list(_asset_ids(event)))
         outcomes.append({"asset_ids": list(_asset_ids(event)), "outcome": str(outcome)})

@@ -31,7 +31,7 @@ from botocore import xform_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODULE_LEVEL = "<module>"
-CLI_MODULE = "chalicelib.cli"
+CLI_PACKAGE = "facetag_cli"
 
 
 @functools.cache
@@ -43,7 +43,7 @@ def operations(service: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Ref:
-    """A name used in a function: bare (`get_secret`) or an attribute (`self.faces.faces`)."""
+    """A name used in a function: bare (`tagger`) or an attribute (`self.faces.faces`)."""
 
     name: str
     kind: str  # "bare", "self", "ident" (receiver's last name), "call" (receiver is a call)
@@ -53,7 +53,7 @@ class Ref:
 @dataclass
 class Def:
     module: str
-    qualname: str  # "Tagger.process", "get_secret", or MODULE_LEVEL
+    qualname: str  # "Tagger.process", "tagger", or MODULE_LEVEL
     cls: str | None
     nodes: list[ast.AST]
     decorators: list[ast.expr] = field(default_factory=list)
@@ -285,10 +285,12 @@ class Program:
         return {name: {f"{s}:{a}" for s, a in self.reachable(ds, allowed)}
                 for name, ds in roots.items()}
 
-    def cli_actions(self, cli_module: str = CLI_MODULE) -> set[str]:
-        """What the operator CLI can call: every one of its functions is an entry point."""
-        roots = [d for d in self.defs.values() if d.module == cli_module]
-        return {f"{s}:{a}" for s, a in self.reachable(roots, self.closure(cli_module))}
+    def cli_actions(self, package: str = CLI_PACKAGE) -> set[str]:
+        """What the operator CLI can call: every function of its package is an entry point."""
+        modules = [m for m in self.modules if m == package or m.startswith(package + ".")]
+        roots = [d for d in self.defs.values() if d.module in modules]
+        allowed = set().union(*(self.closure(m) for m in modules))
+        return {f"{s}:{a}" for s, a in self.reachable(roots, allowed)}
 
     def all_actions(self) -> set[str]:
         return {f"{s}:{a}" for d in self.defs.values() for s, a in d.calls}
@@ -334,11 +336,12 @@ def _lambda_names(d: Def) -> list[str]:
 
 
 def project_sources(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """What Lambda gets of the project's own code: app.py and chalicelib/."""
+    """The project's own code: what Lambda gets (app.py, chalicelib/) and the operator CLI."""
     sources = {"app": (project_dir / "app.py").read_text()}
-    for path in sorted((project_dir / "chalicelib").glob("*.py")):
-        name = "chalicelib" if path.stem == "__init__" else f"chalicelib.{path.stem}"
-        sources[name] = path.read_text()
+    for package in ("chalicelib", CLI_PACKAGE):
+        for path in sorted((project_dir / package).glob("*.py")):
+            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+            sources[name] = path.read_text()
     return sources
 
 

@@ -6,9 +6,10 @@
    AWS pays), alternating the two, `--runs` times each: medians and their ratio. Import must
    stay cheap: no client, no network, no file read at import time.
 2. One recognition (a photo with two faces) on the local stack, in a fresh process that does
-   what the Lambda does (settings, secret, `build_tagger`, `Tagger.process`): the process's peak
-   resident memory (ru_maxrss) after the imports and after the recognition, and the peak of
-   Python allocations during the recognition alone (tracemalloc).
+   what the Lambda does (settings, secret and tagger from `chalicelib.runtime`,
+   `Tagger.process`): the process's peak resident memory (ru_maxrss) after the imports and
+   after the recognition, and the peak of Python allocations during the recognition alone
+   (tracemalloc).
 """
 
 from __future__ import annotations
@@ -51,12 +52,11 @@ def recognise_one(public_id: str) -> dict[str, float | str]:
 
     import cloudinary.api
 
-    import app as app_module
+    import app  # noqa: F401 - what Lambda imports first, counted in the memory figures
+    from chalicelib import runtime
     from chalicelib.library import asset_from_resource
-    from chalicelib.tagging import build_tagger
 
-    app_module.get_secret()
-    tagger = build_tagger(app_module.get_settings())
+    tagger = runtime.tagger()
     before_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     stored = asset_from_resource(cloudinary.api.resource(public_id, tags=True, context=True))
     # As a new upload: no faces remembered, so the derivative is downloaded and indexed.

@@ -32,7 +32,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAX_ZIP_BYTES = 10 * 1024 * 1024
 # Never in the Lambda zip, whatever requirements.txt says one day.
 FORBIDDEN = {"emulators", "tests", "scripts", "dlib", "_dlib_pybind11", "numpy", "PIL",
-             "face_recognition_models", "boto3", "botocore", "s3transfer", "click"}
+             "face_recognition_models", "boto3", "botocore", "s3transfer"}
+# The operator's command: it runs on the operator's machine, never in Lambda.
+OPERATOR_ONLY = {"facetag_cli", "click"}
 SECRET_VARIABLES = {"CLOUDINARY_API_SECRET", "CLOUDINARY_URL"}
 # Chalice's runtime: its CLI and deployer stay out of the zip.
 CHALICE_RUNTIME = {"chalice/__init__.py", "chalice/app.py"}
@@ -80,7 +82,9 @@ def zip_problems(names: list[str], allowed: set[str]) -> list[str]:
     tops = {n.split("/", 1)[0].removesuffix(".py") for n in names}
     if bad := tops & FORBIDDEN:
         problems.append(f"development components in the zip: {sorted(bad)}")
-    if unknown := tops - allowed - FORBIDDEN - {"app", "chalicelib", "chalice"}:
+    if operator := tops & OPERATOR_ONLY:
+        problems.append(f"operator CLI code in the zip: {sorted(operator)}")
+    if unknown := tops - allowed - FORBIDDEN - OPERATOR_ONLY - {"app", "chalicelib", "chalice"}:
         problems.append(f"not a runtime dependency: {sorted(unknown)}")
     chalice_files = {n for n in names if n.startswith("chalice/") and not n.endswith("/")}
     if extra := chalice_files - CHALICE_RUNTIME:

@@ -13,8 +13,8 @@ API call budget or Cloudinary's hourly quota runs out (`budget`), and says so in
 (`summary`).
 """
 
-from .finder import Window
-from .run import Options, reconcile, scheduled
+from .finder import Progress, Window
+from .run import Options, reconcile
 from .summary import Planned, Summary
 
-__all__ = ["Options", "Planned", "Summary", "Window", "reconcile", "scheduled"]
+__all__ = ["Options", "Planned", "Progress", "Summary", "Window", "reconcile"]

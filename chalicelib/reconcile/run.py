@@ -8,15 +8,13 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
 
 from .. import metrics
 from ..assets import Asset
 from ..decide import decide
 from ..face_errors import Throttled
 from ..library_errors import RateLimited
-from ..settings import Settings
-from ..tagging import Tagger, build_tagger
+from ..tagging import Tagger
 from .budget import Budget, RemainingMs, Stop, rate_limited
 from .finder import Finder, Progress, Window
 from .orphans import remove_orphans
@@ -125,16 +123,3 @@ def reconcile(tagger: Tagger, remaining_ms: RemainingMs | None = None,
     return _Run(tagger, remaining_ms or (lambda: float("inf")), options or Options(),
                 progress).run()
 
-
-_cached: tuple[Settings, Tagger] | None = None
-
-
-def scheduled(settings: Settings, remaining_ms: RemainingMs) -> dict[str, Any]:
-    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time.
-
-    The tagger and its clients are built once per container and reused by later invocations.
-    """
-    global _cached
-    if _cached is None or _cached[0] != settings:
-        _cached = (settings, build_tagger(settings))
-    return reconcile(_cached[1], remaining_ms).log_fields()

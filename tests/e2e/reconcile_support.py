@@ -90,7 +90,7 @@ def facetag(stack: LocalStack, *args: str, env: dict[str, str] | None = None,
     """The CLI through its real entry point, configured like the app."""
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith(("CLOUDINARY_", "FACETAG_", "AWS_"))}
-    return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args],
+    return subprocess.run([sys.executable, "-m", "facetag_cli", *args],
                           env={**clean, **stack.env(), **(env or {})}, capture_output=True,
                           text=True, timeout=timeout)
 

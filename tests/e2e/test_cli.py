@@ -1,4 +1,6 @@
-"""The `facetag` command through its real entry point, against the local stack."""
+"""The `facetag` command through its real entry point, against the local stack: the wiring to
+the real services, their real errors, and the webhook's echoes of the command's writes. What
+each command does, prints and exits with is tested on fakes in tests/unit/test_cli_*.py."""
 
 from __future__ import annotations
 
@@ -8,12 +10,19 @@ import cloudinary.uploader
 import pytest
 
 from emulators.stack import LocalStack
+from tests.e2e.reconcile_support import (
+    BIDEN,
+    OBAMA,
+    create_collection,
+    drop_notifications,
+    facetag,
+    person_tag_counts,
+    rekognition_calls,
+    tag_snapshot,
+    upload_batch,
+    upload_faces,
+)
 from tests.fixtures_stack import Librarian, photo_path
-from tests.e2e.reconcile_support import (BIDEN, OBAMA, all_assets, create_collection,
-                                          drop_notifications, facetag, person_tag_counts,
-                                          rekognition_calls, tag_snapshot, upload_batch,
-                                          upload_faces)
-
 
 
 def train(librarian: Librarian, photo: str, name: str, public_id: str) -> None:
@@ -44,32 +53,11 @@ def test_init_creates_the_collection_then_finds_it(stack: LocalStack,
     assert second.returncode == 0 and "'facetag' exists (0 faces, 0 people)" in second.stdout
 
 
-def test_bad_cloudinary_credentials_are_one_sentence_and_exit_2(
-        stack: LocalStack, librarian: Librarian) -> None:
-    result = facetag(stack, "init", env={"CLOUDINARY_API_SECRET": "wrong"})
-    assert result.returncode == 2
-    assert "Cloudinary refused the credentials" in one_sentence(result.stderr)
-
-
 def test_a_missing_collection_is_explained(stack: LocalStack, librarian: Librarian) -> None:
     result = facetag(stack, "people")
     assert result.returncode == 2
     assert "does not exist" in one_sentence(result.stderr)
     assert "facetag init" in result.stderr
-
-
-def test_bad_settings_name_the_variable(stack: LocalStack, librarian: Librarian) -> None:
-    result = facetag(stack, "people", env={"FACETAG_MATCH_THRESHOLD": "150"})
-    assert result.returncode == 2
-    assert "FACETAG_MATCH_THRESHOLD" in one_sentence(result.stderr)
-
-
-def test_usage_errors_exit_2(stack: LocalStack, librarian: Librarian) -> None:
-    assert facetag(stack, "reconcile", "--since", "3 months").returncode == 2
-    assert facetag(stack, "reconcile", "--since", "7d", "--from", "2026-01-01").returncode == 2
-    assert facetag(stack, "rerun").returncode == 2
-    refused = facetag(stack, "reset")
-    assert refused.returncode == 2 and "--yes" in one_sentence(refused.stderr)
 
 
 # -- people ----------------------------------------------------------------------------------
@@ -120,28 +108,6 @@ def test_rename_rewrites_every_tag_and_later_photos_get_the_new_name(
     assert librarian.people_on("events/later") == {new}
 
 
-def test_renaming_to_an_existing_name_merges(stack: LocalStack, librarian: Librarian) -> None:
-    train(librarian, "obama", "Barack", "people/barack")
-    librarian.upload(photo_path("obama2").read_bytes(), "events/one")
-    librarian.wait()
-    train(librarian, "obama3", "Obama", "people/obama")
-    before = person_tag_counts()
-    holders = {a.public_id for a in all_assets()
-               if {"person:Barack", "person:Obama"} & set(a.tags)}
-    assert before.get("person:Barack", 0) >= 2
-
-    result = facetag(stack, "rename", "Barack", "Obama")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Merged")
-    librarian.wait()
-
-    assert person_tag_counts() == {"person:Obama": len(holders)}
-    assert people_json(stack) == [
-        {"name": "Obama", "hidden": False, "faces": 2,
-         "training_assets": sorted([librarian.asset("people/barack").asset_id,
-                                    librarian.asset("people/obama").asset_id])}]
-
-
 def test_forget_with_untag_leaves_no_tag_of_the_person(stack: LocalStack,
                                                        librarian: Librarian) -> None:
     train(librarian, "obama", OBAMA, "people/obama")
@@ -159,41 +125,6 @@ def test_forget_with_untag_leaves_no_tag_of_the_person(stack: LocalStack,
     assert all(OBAMA not in tag for tags in tag_snapshot().values() for tag in tags)
     assert [p["name"] for p in people_json(stack)] == [BIDEN]
     assert person_tag_counts() == {f"person:{BIDEN}": 1}
-
-
-def test_forget_without_untag_keeps_tags_and_warns_about_labels(
-        stack: LocalStack, librarian: Librarian) -> None:
-    train(librarian, "obama", OBAMA, "people/obama")
-    result = facetag(stack, "forget", OBAMA)
-    assert result.returncode == 0 and "1 faces removed" in result.stdout
-    assert "still carry the label" in result.stderr
-    assert people_json(stack) == []
-    assert person_tag_counts() == {f"person:{OBAMA}": 1}
-
-
-def test_hide_stops_tagging_and_unhide_resumes(stack: LocalStack, librarian: Librarian) -> None:
-    train(librarian, "obama", OBAMA, "people/obama")
-    hidden = facetag(stack, "hide", OBAMA)
-    assert hidden.returncode == 0 and "is hidden" in hidden.stdout
-    assert people_json(stack)[0]["hidden"] is True
-    librarian.upload(photo_path("obama2").read_bytes(), "events/while-hidden")
-    librarian.wait()
-    assert librarian.people_on("events/while-hidden") == set()
-    assert "already hidden" in facetag(stack, "hide", OBAMA).stdout
-
-    shown = facetag(stack, "unhide", OBAMA)
-    assert shown.returncode == 0 and "visible again" in shown.stdout
-    librarian.upload(photo_path("obama3").read_bytes(), "events/after")
-    librarian.wait()
-    assert librarian.people_on("events/after") == {OBAMA}
-    assert people_json(stack)[0]["faces"] == 1
-
-
-def test_reset_empties_the_collection(stack: LocalStack, librarian: Librarian) -> None:
-    train(librarian, "obama", OBAMA, "people/obama")
-    result = facetag(stack, "reset", "--yes")
-    assert result.returncode == 0 and "(1 faces deleted)" in result.stdout
-    assert librarian.faces() == [] and librarian.users() == []
 
 
 # -- reconciliation ---------------------------------------------------------------------------
@@ -243,30 +174,6 @@ def test_reconcile_dry_run_and_windows_change_nothing(stack: LocalStack,
     assert librarian.faces() == []
 
 
-def test_rerun_processes_a_window_again(stack: LocalStack, librarian: Librarian) -> None:
-    drop_notifications(stack)
-    create_collection(librarian)
-    upload_faces(librarian)
-    assert facetag(stack, "reconcile").returncode == 0
-    result = facetag(stack, "rerun", "--since", "1d", "--json")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert summary["rerun"] and summary["processed"] == 4 and summary["found"] == 4
-
-
-def test_a_rate_limited_reconcile_exits_1_with_the_reason(stack: LocalStack,
-                                                          librarian: Librarian) -> None:
-    from emulators.stack import admin
-
-    drop_notifications(stack)
-    upload_batch(librarian, 2)
-    admin(stack.cloudinary.url, "rate_limit", {"limit": 0})
-    result = facetag(stack, "reconcile")
-    assert result.returncode == 1
-    assert "Stopped early: Cloudinary's rate limit was reached" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 # -- webhook ----------------------------------------------------------------------------------
 
 def test_webhook_register_is_idempotent_and_listed(stack: LocalStack,
@@ -292,6 +199,7 @@ def test_the_installed_script_is_the_same_command() -> None:
     script = Path(sys.executable).parent / "facetag"
     if not script.exists():
         pytest.skip("the package is not installed in this environment (pip install -e .)")
-    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60,
+                            check=False)
     assert result.returncode == 0
     assert all(c in result.stdout for c in ("reconcile", "rename", "webhook", "init"))

@@ -16,8 +16,7 @@ import cloudinary
 import cloudinary.uploader
 import pytest
 
-from chalicelib import credentials
-from chalicelib import reconcile as reconcile_module
+from chalicelib import runtime
 from chalicelib.reconcile import Options, Window, reconcile
 from emulators.stack import LocalStack, admin
 from tests.fixtures_stack import Librarian
@@ -41,9 +40,7 @@ def scheduled_run(stack: LocalStack, monkeypatch: pytest.MonkeyPatch,
     with monkeypatch.context() as m:
         for name, value in stack.env().items():
             m.setenv(name, value)
-        m.setattr(app_module, "_settings", None)
-        m.setattr(credentials, "_secret", None)
-        m.setattr(reconcile_module, "_cached", None)
+        runtime.reset()  # a new container, configured from the stack's environment
         # The test client's fake context always starts at 3 s: give it a Lambda's timeout.
         m.setattr(chalice.test, "LambdaContext",
                   functools.partial(chalice.test.LambdaContext, max_runtime_ms=lambda_timeout_ms))
@@ -57,6 +54,7 @@ def scheduled_run(stack: LocalStack, monkeypatch: pytest.MonkeyPatch,
                     resources=["arn:aws:events:us-east-1:123456789012:rule/reconcile"])
                 payload: dict[str, Any] = client.lambda_.invoke("reconcile", event).payload
         finally:
+            runtime.reset()
             cloudinary.config().__dict__.clear()
             cloudinary.config().__dict__.update(previous)
     return payload

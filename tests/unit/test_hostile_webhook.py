@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import app as app_module
+from chalicelib import runtime
 from chalicelib.assets import Asset, AssetRef
 from chalicelib.notifications import (AssetsDeleted, AssetUploaded, ContextChanged, Event,
                                       TagsChanged, Actor)
@@ -98,7 +99,7 @@ def route() -> Iterator[Route]:
     with pytest.MonkeyPatch.context() as patch:
         for variable in ENV_NAMES.values():
             patch.delenv(variable, raising=False)
-        patch.setattr(app_module, "_settings", None)  # read again from this module's env
+        runtime.reset()  # settings read again from this module's env
         with Client(app_module.app, stage_name="dev", project_dir=PROJECT_DIR) as client:
             state = Route(client)
 
@@ -106,10 +107,10 @@ def route() -> Iterator[Route]:
                 state.dispatched.append(event)
                 return "done"
 
-            patch.setattr(app_module, "get_dispatcher", lambda: dispatch)
-            patch.setattr(app_module, "get_secret", lambda: state.secret)
+            patch.setattr(runtime, "dispatch", dispatch)
+            patch.setattr(runtime, "secret", lambda: state.secret)
             yield state
-        patch.setattr(app_module, "_settings", None)
+        runtime.reset()
 
 
 FAST = settings(max_examples=250, deadline=None, database=None,
@@ -301,14 +302,14 @@ def test_signatures_of_another_algorithm_or_recipe_fail_closed(
     }[forge]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FACETAG_SIGNATURE_ALGORITHM", configured)
-        patch.setattr(app_module, "_settings", None)
+        runtime.reset()
         headers = {"Content-Type": "application/json", "X-Cld-Timestamp": ts,
                    "X-Cld-Signature": forged}
         assert_refused(route, route.post(body, headers))
         # The same request with the configured recipe passes: the refusal was the forgery's.
         headers["X-Cld-Signature"] = sign(body, ts, configured)
         assert route.post(body, headers).status_code == 200
-    app_module._settings = None
+    runtime.reset()
 
 
 @FAST

@@ -34,6 +34,13 @@ def test_development_components_are_refused(intruder: str) -> None:
     assert problems and "development components" in problems[0]
 
 
+@pytest.mark.parametrize("intruder", ["facetag_cli/cli.py", "facetag_cli/__init__.py",
+                                      "click/core.py"])
+def test_the_operator_cli_is_refused(intruder: str) -> None:
+    problems = zip_problems([*RUNTIME, intruder], runtime_top_levels())
+    assert problems == [f"operator CLI code in the zip: ['{intruder.split('/')[0]}']"]
+
+
 def test_unknown_packages_and_the_chalice_cli_are_refused() -> None:
     problems = zip_problems([*RUNTIME, "requests/__init__.py", "chalice/cli/__init__.py"],
                             runtime_top_levels())

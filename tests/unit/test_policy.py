@@ -1,10 +1,11 @@
 """The IAM policies grant exactly what the code calls, on facetag's own resources only.
 
-The operations come from the code (scripts/aws_calls.py reads app.py and chalicelib/), never
-from a list kept here. The Lambda roles get what the Lambda handlers can reach; the CLI is an
-operator tool run with the operator's credentials, so what only it calls (DeleteCollection for
-`facetag reset`, DescribeCollection for `facetag init`, ListUsers for `facetag people`) is left
-out of the Lambda policies on purpose and checked against docs/operator-policy.json instead.
+The operations come from the code (scripts/aws_calls.py reads app.py, chalicelib/ and
+facetag_cli/), never from a list kept here. The Lambda roles get what the Lambda handlers can
+reach; the CLI is an operator tool run with the operator's credentials, so what only it calls
+(DeleteCollection for `facetag reset`, DescribeCollection for `facetag init`, ListUsers for
+`facetag people`) is left out of the Lambda policies on purpose and checked against
+docs/operator-policy.json instead.
 """
 
 from __future__ import annotations

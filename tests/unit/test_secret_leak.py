@@ -27,10 +27,10 @@ from botocore.stub import Stubber
 from chalice.test import Client
 
 import app as app_module
-from chalicelib import credentials
+from chalicelib import runtime
 from chalicelib.logs import JsonFormatter
 from chalicelib.settings import ENV_NAMES
-from emulators.stack import APP_SECRET, local_stack
+from emulators.stack import APP_SECRET
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SECRET = "leak-canary-7f3a9c0d2e"
@@ -70,9 +70,7 @@ class Route:
             stub.add_response("get_parameter", {"Parameter": {"Name": PARAM, "Value": SECRET}},
                               {"Name": PARAM, "WithDecryption": True})
         stub.activate()
-        self.monkeypatch.setattr(credentials, "_ssm", ssm)
-        self.monkeypatch.setattr(credentials, "_secret", None)
-        self.monkeypatch.setattr(app_module, "_settings", None)
+        runtime.reset(ssm=ssm)
         for name, value in env.items():
             self.monkeypatch.setenv(name, value)
 
@@ -83,6 +81,7 @@ class Route:
         return int(response.status_code)
 
     def dispatch(self, event: Any) -> str:
+        runtime.media_library()  # as the tagger is built: the secret goes into the SDK
         if self.fail_with is not None:
             raise self.fail_with
         return "done"
@@ -98,9 +97,10 @@ def route(monkeypatch: pytest.MonkeyPatch) -> Iterator[Route]:
     try:
         with Client(app_module.app, stage_name="prod", project_dir=str(PROJECT_DIR)) as client:
             state = Route(client, monkeypatch)
-            monkeypatch.setattr(app_module, "get_dispatcher", lambda: state.dispatch)
+            monkeypatch.setattr(runtime, "dispatch", state.dispatch)
             yield state
     finally:
+        runtime.reset()
         cloudinary.config().__dict__.clear()
         cloudinary.config().__dict__.update(previous)
 

@@ -5,7 +5,7 @@ import cloudinary
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib import credentials
+from chalicelib import credentials, runtime
 from chalicelib.settings import ENV_NAMES, ConfigError, Settings, from_env
 
 # --- FACETAG_* settings --------------------------------------------------------------------
@@ -90,12 +90,11 @@ SECRET_PARAM = "/facetag/test/cloudinary-secret"
 
 @pytest.fixture
 def cloudinary_env(monkeypatch):
-    """A clean SDK configuration from this test's environment; restored afterwards."""
+    """A clean SDK configuration and a new container, from this test's environment."""
     for name in ("CLOUDINARY_URL", "CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY",
-                 "CLOUDINARY_API_SECRET"):
+                 "CLOUDINARY_API_SECRET", *ENV_NAMES.values()):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(credentials, "_secret", None)
-    monkeypatch.setattr(credentials, "_ssm", None)
+    runtime.reset()
 
     def configure(**variables: str) -> None:
         for name, value in variables.items():
@@ -105,33 +104,38 @@ def cloudinary_env(monkeypatch):
     yield configure
     monkeypatch.undo()
     cloudinary.reset_config()
+    runtime.reset()
 
 
 @pytest.fixture
-def ssm(monkeypatch):
+def ssm(cloudinary_env):
     client = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="test",
                           aws_secret_access_key="test")
-    monkeypatch.setattr(credentials, "_ssm", client)
+    runtime.reset(ssm=client)
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
 
 
+def read_secret(settings: Settings) -> str:
+    return credentials.read_secret(settings, runtime.ssm_client)
+
+
 def test_secret_from_cloudinary_url(cloudinary_env):
     cloudinary_env(CLOUDINARY_URL="cloudinary://123456:url-secret@demo")
-    assert credentials.api_secret(Settings()) == "url-secret"
+    assert read_secret(Settings()) == "url-secret"
 
 
 def test_secret_from_separate_variables(cloudinary_env):
     cloudinary_env(CLOUDINARY_CLOUD_NAME="demo", CLOUDINARY_API_KEY="123456",
                    CLOUDINARY_API_SECRET="env-secret")
-    assert credentials.api_secret(Settings()) == "env-secret"
+    assert read_secret(Settings()) == "env-secret"
 
 
 def test_no_secret_source_names_the_variables(cloudinary_env):
     cloudinary_env(CLOUDINARY_CLOUD_NAME="demo", CLOUDINARY_API_KEY="123456")
     with pytest.raises(ConfigError) as err:
-        credentials.api_secret(Settings())
+        read_secret(Settings())
     for name in ("CLOUDINARY_API_SECRET", "CLOUDINARY_URL", "FACETAG_CLOUDINARY_SECRET_PARAM"):
         assert name in str(err.value)
 
@@ -142,20 +146,23 @@ def test_no_secret_source_names_the_variables(cloudinary_env):
 def test_missing_cloud_name_or_key_names_the_variables(cloudinary_env, variables):
     cloudinary_env(CLOUDINARY_API_SECRET="s", **variables)
     with pytest.raises(ConfigError) as err:
-        credentials.api_secret(Settings())
+        read_secret(Settings())
     assert "CLOUDINARY_CLOUD_NAME" in str(err.value) and "CLOUDINARY_API_KEY" in str(err.value)
 
 
-def test_secret_from_ssm_is_fetched_once_and_given_to_the_sdk(cloudinary_env, ssm):
-    cloudinary_env(CLOUDINARY_CLOUD_NAME="demo", CLOUDINARY_API_KEY="123456")
+def test_secret_from_ssm_is_fetched_once_and_given_to_the_sdk_with_the_library(
+        cloudinary_env, ssm):
+    cloudinary_env(CLOUDINARY_CLOUD_NAME="demo", CLOUDINARY_API_KEY="123456",
+                   FACETAG_CLOUDINARY_SECRET_PARAM=SECRET_PARAM)
     ssm.add_response(
         "get_parameter",
         {"Parameter": {"Name": SECRET_PARAM, "Type": "SecureString", "Value": "ssm-secret",
                        "Version": 3}},
         expected_params={"Name": SECRET_PARAM, "WithDecryption": True})
-    settings = Settings(cloudinary_secret_param=SECRET_PARAM)
-    assert credentials.api_secret(settings) == "ssm-secret"
-    assert credentials.api_secret(settings) == "ssm-secret"  # cached: one stubbed call only
+    assert runtime.secret() == "ssm-secret"
+    assert runtime.secret() == "ssm-secret"  # kept: one stubbed call only
+    assert cloudinary.config().api_secret is None  # reading the secret configures nothing
+    runtime.media_library()
     assert cloudinary.config().api_secret == "ssm-secret"
 
 
@@ -163,7 +170,7 @@ def test_ssm_parameter_wins_over_an_environment_secret(cloudinary_env, ssm):
     cloudinary_env(CLOUDINARY_URL="cloudinary://123456:old-secret@demo")
     ssm.add_response("get_parameter", {"Parameter": {"Value": "rotated"}},
                      expected_params={"Name": SECRET_PARAM, "WithDecryption": True})
-    assert credentials.api_secret(Settings(cloudinary_secret_param=SECRET_PARAM)) == "rotated"
+    assert read_secret(Settings(cloudinary_secret_param=SECRET_PARAM)) == "rotated"
 
 
 def test_missing_ssm_parameter_names_the_variable(cloudinary_env, ssm):
@@ -171,26 +178,25 @@ def test_missing_ssm_parameter_names_the_variable(cloudinary_env, ssm):
     ssm.add_client_error("get_parameter", service_error_code="ParameterNotFound",
                          http_status_code=400)
     with pytest.raises(ConfigError) as err:
-        credentials.api_secret(Settings(cloudinary_secret_param=SECRET_PARAM))
+        read_secret(Settings(cloudinary_secret_param=SECRET_PARAM))
     assert "FACETAG_CLOUDINARY_SECRET_PARAM" in str(err.value) and SECRET_PARAM in str(err.value)
 
 
-def test_other_ssm_failures_propagate_and_are_not_cached(cloudinary_env, ssm):
-    cloudinary_env(CLOUDINARY_CLOUD_NAME="demo", CLOUDINARY_API_KEY="123456")
+def test_other_ssm_failures_propagate_and_are_not_kept(cloudinary_env, ssm):
+    cloudinary_env(CLOUDINARY_CLOUD_NAME="demo", CLOUDINARY_API_KEY="123456",
+                   FACETAG_CLOUDINARY_SECRET_PARAM=SECRET_PARAM)
     ssm.add_client_error("get_parameter", service_error_code="ThrottlingException",
                          http_status_code=400)
     ssm.add_response("get_parameter", {"Parameter": {"Value": "later"}})
-    settings = Settings(cloudinary_secret_param=SECRET_PARAM)
     with pytest.raises(Exception) as err:
-        credentials.api_secret(settings)
+        runtime.secret()
     assert not isinstance(err.value, ConfigError)
-    assert credentials.api_secret(settings) == "later"
+    assert runtime.secret() == "later"
 
 
-def test_ssm_client_is_created_lazily_once(monkeypatch):
+def test_ssm_client_is_created_lazily_once(cloudinary_env, monkeypatch):
     created = []
-    monkeypatch.setattr(credentials, "_ssm", None)
-    monkeypatch.setattr(credentials.boto3, "client",
+    monkeypatch.setattr(runtime.boto3, "client",
                         lambda service: created.append(service) or object())
-    first = credentials.ssm_client()
-    assert credentials.ssm_client() is first and created == ["ssm"]
+    first = runtime.ssm_client()
+    assert runtime.ssm_client() is first and created == ["ssm"]

@@ -10,6 +10,7 @@ import pytest
 from chalice.test import Client
 
 import app as app_module
+from chalicelib import runtime
 from chalicelib.assets import AssetRef
 from chalicelib.logs import JsonFormatter
 from chalicelib.notifications import AssetUploaded, TagsChanged, Actor
@@ -54,10 +55,11 @@ def dispatched(monkeypatch):
 
     for variable in ENV_NAMES.values():
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(app_module, "_settings", None)  # read again from this test's env
-    monkeypatch.setattr(app_module, "get_dispatcher", lambda: dispatch)
-    monkeypatch.setattr(app_module, "get_secret", lambda: SECRET)
-    return recorded
+    runtime.reset()  # settings read again from this test's env
+    monkeypatch.setattr(runtime, "dispatch", dispatch)
+    monkeypatch.setattr(runtime, "secret", lambda: SECRET)
+    yield recorded
+    runtime.reset()
 
 
 @pytest.fixture
@@ -232,7 +234,7 @@ def test_body_that_is_not_utf8_is_refused(client, dispatched):
 
 
 def test_empty_secret_fails_closed(client, dispatched, monkeypatch):
-    monkeypatch.setattr(app_module, "get_secret", lambda: "")
+    monkeypatch.setattr(runtime, "secret", lambda: "")
     body = encode(UPLOAD)
     headers = signed_headers(body)
     headers["X-Cld-Signature"] = hashlib.sha1(body + headers["X-Cld-Timestamp"].encode()) \
@@ -267,7 +269,7 @@ def test_dispatch_failure_answers_503_and_logs_the_asset(client, monkeypatch, ca
     def failing(event):
         raise RuntimeError("Rekognition throttled")
 
-    monkeypatch.setattr(app_module, "get_dispatcher", lambda: failing)
+    monkeypatch.setattr(runtime, "dispatch", failing)
     caplog.set_level(logging.INFO, logger="facetag.webhook")
     response = post(client, BODY, signed_headers(BODY))
     assert response.status_code == 503
@@ -302,8 +304,8 @@ def test_settings_error_is_a_plain_500_naming_the_variable(client, dispatched, m
     assert response.status_code == 500
     assert "FACETAG_MATCH_THRESHOLD" in response.json_body["error"]
     assert "Traceback" not in response.body.decode()
-    assert any("FACETAG_MATCH_THRESHOLD" in r.getMessage() for r in caplog.records
-               if r.name == "facetag.app")
+    assert any("FACETAG_MATCH_THRESHOLD" in r.reason for r in caplog.records
+               if r.name == "facetag.webhook" and r.outcome == "misconfigured")
     assert dispatched == []
 
 
@@ -312,7 +314,7 @@ def test_missing_secret_configuration_is_a_500_naming_the_variables(client, disp
     def no_secret():
         raise ConfigError("set CLOUDINARY_URL, or CLOUDINARY_CLOUD_NAME and CLOUDINARY_API_KEY")
 
-    monkeypatch.setattr(app_module, "get_secret", no_secret)
+    monkeypatch.setattr(runtime, "secret", no_secret)
     response = post(client, BODY, signed_headers(BODY))
     assert response.status_code == 500 and "CLOUDINARY_URL" in response.json_body["error"]
     assert dispatched == []
@@ -322,6 +324,6 @@ def test_unavailable_secret_store_answers_503(client, dispatched, monkeypatch):
     def store_down():
         raise ConnectionError("ssm unreachable")
 
-    monkeypatch.setattr(app_module, "get_secret", store_down)
+    monkeypatch.setattr(runtime, "secret", store_down)
     assert post(client, BODY, signed_headers(BODY)).status_code == 503
     assert dispatched == []

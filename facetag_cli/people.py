@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .assets import Asset
-from .faces import StoredFace
-from .library import quoted
-from .names import PersonName
-from . import state
-from .face_errors import CollectionMissing
-from .tagging import Tagger
+from chalicelib import state
+from chalicelib.assets import Asset
+from chalicelib.face_errors import CollectionMissing
+from chalicelib.faces import StoredFace
+from chalicelib.library import quoted
+from chalicelib.names import PersonName
+from chalicelib.tagging import Tagger
 
 # Operator moves keep every face: 0 disables AssociateFaces' similarity check.
 NO_SIMILARITY_CHECK = 0.0
@@ -141,6 +141,9 @@ class People:
         for delivery_type, ids in by_type.items():
             write(ids, delivery_type)
 
+    def _remove_tags(self, assets: Sequence[Asset], tags: list[str]) -> None:
+        self._each_type(assets, lambda ids, t: self.library.remove_tags(ids, tags, t))
+
     def _replace_tag(self, assets: Sequence[Asset], old: str, new: str,
                      remove_first: bool) -> int:
         holders = [a for a in assets if old in a.tags]
@@ -198,7 +201,7 @@ class People:
         if not users and not assets:
             raise UnknownPerson(name.display)
         removed = 0
-        training = set()
+        training: set[str] = set()
         for user_id, faces in users:
             face_ids = [f.face_id for f in faces]
             # Rekognition refuses to delete a face still associated with a user.
@@ -211,8 +214,7 @@ class People:
             for tag in self._tags(name):
                 holders = [a for a in assets if tag in a.tags]
                 extra = [s.trained_tag] if tag.startswith(s.train_tag_prefix) else []
-                self._each_type(holders, lambda ids, t, tag=tag, extra=extra:
-                                self.library.remove_tags(ids, [tag, *extra], t))
+                self._remove_tags(holders, [tag, *extra])
                 tags_removed += len(holders)
             # Labels go after the tags, so no echo finds a label without its tag to retrain.
             trained = [a for a in assets if state.read(a, s).trained == name.display]

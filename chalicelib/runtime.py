@@ -1,0 +1,127 @@
+"""What one Lambda container builds once and reuses: settings, the Cloudinary secret, the SSM
+and Rekognition clients, the face index, the media library and the tagger.
+
+Each is built on first use and kept for the container's life: importing the app builds nothing,
+and a notification refused before dispatch builds no Rekognition client nor media library. A
+failure is not kept, so the next call tries again; a ConfigError is raised again on every call. The Cloudinary SDK gets the secret in one explicit step, when the media library is
+built. `reset()` forgets everything, as a new container would: tests call it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import cloudinary
+
+from chalicelib import credentials, metrics
+from chalicelib import settings as settings_module
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_ssm import SSMClient
+
+    from chalicelib.faces import FaceIndex
+    from chalicelib.library import MediaLibrary
+    from chalicelib.notifications import Event
+    from chalicelib.tagging import Outcome, Tagger
+
+
+@dataclass
+class _Built:
+    settings: Settings | None = None
+    secret: str | None = None
+    ssm: SSMClient | None = None
+    rekognition: RekognitionClient | None = None
+    faces: FaceIndex | None = None
+    library: MediaLibrary | None = None
+    tagger: Tagger | None = None
+
+
+# `chalice local` answers in parallel threads: one of them builds, the others wait for it.
+_lock = threading.RLock()
+_built = _Built()
+
+
+def reset(*, ssm: SSMClient | None = None) -> None:
+    """Forget everything built; `ssm` is used instead of a new SSM client (a stubbed one)."""
+    global _built
+    with _lock:
+        _built = _Built(ssm=ssm)
+
+
+def settings() -> Settings:
+    with _lock:
+        if _built.settings is None:
+            _built.settings = settings_module.from_env()
+        return _built.settings
+
+
+def ssm_client() -> SSMClient:
+    with _lock:
+        if _built.ssm is None:
+            _built.ssm = boto3.client("ssm")
+        return _built.ssm
+
+
+def secret() -> str:
+    """The Cloudinary API secret; ConfigError naming the variables when it is not set up."""
+    with _lock:
+        if _built.secret is None:
+            _built.secret = credentials.read_secret(settings(), ssm_client)
+        return _built.secret
+
+
+def rekognition_client() -> RekognitionClient:
+    with _lock:
+        if _built.rekognition is None:
+            from chalicelib.faces import make_client
+
+            _built.rekognition = metrics.counted(make_client())
+        return _built.rekognition
+
+
+def face_index() -> FaceIndex:
+    with _lock:
+        if _built.faces is None:
+            from chalicelib.faces import FaceIndex
+
+            _built.faces = FaceIndex(rekognition_client(), settings().collection_id)
+        return _built.faces
+
+
+def media_library() -> MediaLibrary:
+    with _lock:
+        if _built.library is None:
+            from chalicelib.library import MediaLibrary
+
+            credentials.configure_sdk(secret())
+            _built.library = MediaLibrary(settings().derivative_size)
+        return _built.library
+
+
+def tagger() -> Tagger:
+    with _lock:
+        if _built.tagger is None:
+            from chalicelib.tagging import Tagger
+
+            library = media_library()  # first: it configures the SDK the API key is read from
+            _built.tagger = Tagger(settings(), face_index(), library,
+                                   cloudinary.config().api_key)
+        return _built.tagger
+
+
+def dispatch(event: Event) -> Outcome:
+    """The webhook's work on one notification event."""
+    return tagger().handle(event)
+
+
+def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
+    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time."""
+    from chalicelib.reconcile import reconcile
+
+    return reconcile(tagger(), remaining_ms).log_fields()

@@ -1,0 +1,5 @@
+"""`python -m facetag_cli`: the same command as the installed `facetag` script."""
+
+from facetag_cli.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""The per-container singletons: built on first use from the environment, reused, and forgotten
+by `runtime.reset()` as a new container would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import cloudinary
+import pytest
+from chalice.test import Client
+
+import app as app_module
+from chalicelib import runtime
+from chalicelib.settings import ENV_NAMES, ConfigError
+
+PROJECT_DIR = str(Path(__file__).resolve().parents[2])
+
+
+@pytest.fixture
+def created(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A new container configured from this test's environment; the AWS clients it makes."""
+    for name in ("CLOUDINARY_URL", "CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY",
+                 "CLOUDINARY_API_SECRET", *ENV_NAMES.values()):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CLOUDINARY_URL", "cloudinary://123456:env-secret@demo")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    previous = cloudinary.config().__dict__.copy()
+    cloudinary.reset_config()
+    services: list[str] = []
+    real: Any = boto3.client
+
+    def client(service: str, **options: Any) -> Any:
+        services.append(service)
+        return real(service, **options)
+
+    monkeypatch.setattr(boto3, "client", client)
+    runtime.reset()
+    yield services
+    runtime.reset()
+    cloudinary.config().__dict__.clear()
+    cloudinary.config().__dict__.update(previous)
+
+
+def test_the_tagger_is_built_once_on_first_use_and_reused(created: list[str]) -> None:
+    assert created == []
+    tagger = runtime.tagger()
+    assert runtime.tagger() is tagger
+    assert tagger.faces is runtime.face_index() and tagger.library is runtime.media_library()
+    assert tagger.own_api_key == "123456"
+    assert created == ["rekognition"]  # the secret is in the environment: no SSM client
+
+
+def test_threads_asking_at_once_share_one_tagger(created: list[str]) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        taggers = list(pool.map(lambda _: runtime.tagger(), range(8)))
+    assert all(t is taggers[0] for t in taggers)
+    assert created == ["rekognition"]
+
+
+def test_reset_builds_again_from_the_environment(created: list[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    first = runtime.tagger()
+    monkeypatch.setenv("FACETAG_COLLECTION_ID", "other")
+    assert runtime.tagger().settings.collection_id == "facetag"  # kept for the container
+    runtime.reset()
+    again = runtime.tagger()
+    assert again is not first and again.settings.collection_id == "other"
+    assert created == ["rekognition", "rekognition"]
+
+
+def test_a_bad_setting_fails_every_call_and_is_not_kept(created: list[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACETAG_MATCH_THRESHOLD", "150")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="FACETAG_MATCH_THRESHOLD"):
+            runtime.tagger()
+    monkeypatch.delenv("FACETAG_MATCH_THRESHOLD")
+    assert runtime.settings().match_threshold == 90.0
+    assert created == []
+
+
+def test_a_refused_notification_builds_no_client(created: list[str]) -> None:
+    with Client(app_module.app, stage_name="local", project_dir=PROJECT_DIR) as client:
+        response = client.http.post("/webhooks/cloudinary", body=b"{}",
+                                    headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    assert created == []
