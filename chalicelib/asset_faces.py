@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from . import state
 from .assets import Asset
 from .face_errors import UnusableImage
-from .faces import FaceIndex, StoredFace
-from .library import MediaLibrary
-from .library_errors import DeliveryRefused
+from .faces import StoredFace
+from .library_errors import AssetGone, DeliveryRefused
 from .outcome import AssetProblem
 from .settings import Settings
+from .stores import AssetLibrary, FaceStore
 
 
 class AssetFaces:
-    def __init__(self, settings: Settings, faces: FaceIndex, library: MediaLibrary) -> None:
+    def __init__(self, settings: Settings, faces: FaceStore, library: AssetLibrary) -> None:
         self.settings = settings
         self.faces = faces
         self.library = library
@@ -32,8 +32,8 @@ class AssetFaces:
             self._drop_unassociated(known)
         try:
             image = self.library.download_derivative(asset.ref, asset.version)
-        except DeliveryRefused as exc:
-            raise AssetProblem(exc.reason) from None
+        except (AssetGone, DeliveryRefused) as exc:
+            raise AssetProblem(str(exc)) from None
         try:
             result = self.faces.index_faces(image, asset.asset_id)
         except UnusableImage as exc:

@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from . import state
 from .assets import Asset, AssetRef
 from .decide import training_label
-from .library import MediaLibrary
 from .names import InvalidName, PersonName
 from .notifications import ContextChanged, TagsChanged, Actor
 from .outcome import AssetProblem, Outcome, OutcomeKind, combined
 from .settings import Settings
 from .state import StateWriter
 from .training import Trainer
+from .stores import AssetLibrary
 
 log = logging.getLogger("facetag.corrections")
 
@@ -27,7 +27,7 @@ Process = Callable[[Asset], Outcome]
 
 
 class Corrections:
-    def __init__(self, settings: Settings, library: MediaLibrary, trainer: Trainer,
+    def __init__(self, settings: Settings, library: AssetLibrary, trainer: Trainer,
                  writer: StateWriter, process: Process, own_api_key: str | None) -> None:
         self.settings = settings
         self.library = library

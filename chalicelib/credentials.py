@@ -16,12 +16,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import cloudinary
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.settings import ENV_NAMES, ConfigError, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
+
+
+class SecretUnavailable(Exception):
+    """The SSM parameter could not be read now (throttling, access denied, no connection…)."""
 
 
 def read_secret(settings: Settings, ssm: Callable[[], SSMClient]) -> str:
@@ -53,9 +57,14 @@ def _from_ssm(client: SSMClient, name: str) -> str:
     try:
         response = client.get_parameter(Name=name, WithDecryption=True)
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        error = err.response.get("Error", {})
+        if error.get("Code") == "ParameterNotFound":
             raise ConfigError(f"{variable}: SSM parameter {name!r} does not exist") from None
-        raise  # throttling, access denied…: the caller decides whether to retry
+        # Throttling, access denied…: the caller decides whether to retry.
+        raise SecretUnavailable(f"SSM parameter {name!r} could not be read "
+                                f"({error.get('Code')}: {error.get('Message')})") from err
+    except BotoCoreError as err:
+        raise SecretUnavailable(f"SSM parameter {name!r} could not be read ({err})") from err
     value = response["Parameter"].get("Value", "")
     if not value:
         raise ConfigError(f"{variable}: SSM parameter {name!r} is empty")

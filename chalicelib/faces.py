@@ -3,21 +3,26 @@
 The boto3 client is passed in (a Stubber-wrapped client in unit tests, a client pointed at the
 local stack in end-to-end tests, the real service in Lambda). Retries on throttling and server
 errors are botocore's own (standard mode), never a loop here. Everything returned is one of the
-small values below, never a raw response dict.
+small values below, never a raw response dict, and every failure is one of facetag's own errors
+(face_errors.py), never a botocore one. `calls` counts the API calls made, as Rekognition bills
+them: botocore's retries of one call count once.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import NoRegionError
 
-log = logging.getLogger("facetag.faces")
+from .calls import CallCounter
+from .face_errors import CollectionMissing, translated, translating
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient, type_defs
 
 # Rekognition's documented per-call maxima.
 MAX_FACES_PER_IMAGE = 100
@@ -26,20 +31,18 @@ DELETE_BATCH = 4096
 LIST_PAGE = 4096
 SEARCH_MAX_FACES = 4096
 
+NOT_FOUND = "ResourceNotFoundException"
 
-def make_client(max_attempts: int = 5) -> Any:
-    """A Rekognition client with botocore's standard retry mode.
 
-    The endpoint comes from the environment (`AWS_ENDPOINT_URL_REKOGNITION` for the local
-    stack), so production code never knows the difference.
-    """
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
-        connect_timeout=5,
-        read_timeout=30,
-        max_pool_connections=16,
-    )
-    return boto3.client("rekognition", config=config)
+def make_client(max_attempts: int = 5) -> RekognitionClient:
+    """A Rekognition client with botocore's standard retry mode; the endpoint comes from the
+    environment (`AWS_ENDPOINT_URL_REKOGNITION` for the local stack)."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts},
+                    connect_timeout=5, read_timeout=30, max_pool_connections=16)
+    try:
+        return boto3.client("rekognition", config=config)
+    except NoRegionError as exc:
+        raise translated(exc, "") from exc
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class BoundingBox:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
     @classmethod
-    def from_api(cls, box: dict[str, Any]) -> BoundingBox:
+    def from_api(cls, box: type_defs.BoundingBoxTypeDef) -> BoundingBox:
         return cls(float(box.get("Left", 0.0)), float(box.get("Top", 0.0)),
                    float(box.get("Width", 0.0)), float(box.get("Height", 0.0)))
 
@@ -113,53 +116,58 @@ class Association:
 class CollectionInfo:
     face_count: int
     user_count: int
-    face_model_version: str
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class FaceIndex:
     """One Rekognition collection: faces keyed by Cloudinary asset_id, people as users."""
 
-    def __init__(self, client: Any, collection_id: str) -> None:
+    def __init__(self, client: RekognitionClient, collection_id: str) -> None:
         self._client = client
         self.collection_id = collection_id
-
-    @property
-    def client(self) -> Any:
-        return self._client
+        self.calls = CallCounter()
+        # Every handler of this event runs (a stub answering `before-call` would skip ours),
+        # once per API call however many times botocore retries it.
+        client.meta.events.register("before-parameter-build", self.calls.count)
 
     # -- collection ------------------------------------------------------------------------
 
     def ensure_collection(self) -> bool:
         """Create the collection if missing; True when it was created now."""
-        try:
+        created = False
+        with translating(self.collection_id, tolerated="ResourceAlreadyExistsException"):
             self._client.create_collection(CollectionId=self.collection_id)
-            return True
-        except self._client.exceptions.ResourceAlreadyExistsException:
-            return False
+            created = True
+        return created
 
     def describe(self) -> CollectionInfo:
-        r = self._client.describe_collection(CollectionId=self.collection_id)
-        return CollectionInfo(int(r.get("FaceCount", 0)), int(r.get("UserCount", 0)),
-                              str(r.get("FaceModelVersion", "")))
+        with translating(self.collection_id):
+            r = self._client.describe_collection(CollectionId=self.collection_id)
+        return CollectionInfo(int(r.get("FaceCount", 0)), int(r.get("UserCount", 0)))
 
     def delete_collection(self) -> None:
-        self._client.delete_collection(CollectionId=self.collection_id)
+        with translating(self.collection_id):
+            self._client.delete_collection(CollectionId=self.collection_id)
 
     # -- faces -----------------------------------------------------------------------------
 
     def index_faces(self, image: bytes, asset_id: str) -> IndexResult:
-        """Store every face of an image (up to Rekognition's 100), remembered by asset_id."""
-        r = self._client.index_faces(
-            CollectionId=self.collection_id,
-            Image={"Bytes": image},
-            ExternalImageId=asset_id,
-            MaxFaces=MAX_FACES_PER_IMAGE,
-            QualityFilter="AUTO",
-        )
+        """Store every face of an image (up to Rekognition's 100), remembered by asset_id. A
+        missing collection (first face ever, or after a reset) is created first."""
+        try:
+            return self._index(image, asset_id)
+        except CollectionMissing:
+            self.ensure_collection()
+            return self._index(image, asset_id)
+
+    def _index(self, image: bytes, asset_id: str) -> IndexResult:
+        with translating(self.collection_id, image=True):
+            r = self._client.index_faces(
+                CollectionId=self.collection_id,
+                Image={"Bytes": image},
+                ExternalImageId=asset_id,
+                MaxFaces=MAX_FACES_PER_IMAGE,
+                QualityFilter="AUTO",
+            )
         faces = [
             IndexedFace(rec["Face"]["FaceId"], BoundingBox.from_api(rec["Face"].get("BoundingBox", {})),
                         float(rec["Face"].get("Confidence", 0.0)))
@@ -175,10 +183,11 @@ class FaceIndex:
 
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
         """The best person for a stored face at or above `threshold`, if any."""
-        r = self._client.search_users(
-            CollectionId=self.collection_id, FaceId=face_id,
-            UserMatchThreshold=threshold, MaxUsers=1,
-        )
+        with translating(self.collection_id):
+            r = self._client.search_users(
+                CollectionId=self.collection_id, FaceId=face_id,
+                UserMatchThreshold=threshold, MaxUsers=1,
+            )
         matches = r.get("UserMatches", [])
         if not matches:
             return None
@@ -187,10 +196,11 @@ class FaceIndex:
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
         """Every stored face that matches a stored face (itself excluded)."""
-        r = self._client.search_faces(
-            CollectionId=self.collection_id, FaceId=face_id,
-            FaceMatchThreshold=threshold, MaxFaces=SEARCH_MAX_FACES,
-        )
+        with translating(self.collection_id):
+            r = self._client.search_faces(
+                CollectionId=self.collection_id, FaceId=face_id,
+                FaceMatchThreshold=threshold, MaxFaces=SEARCH_MAX_FACES,
+            )
         return [
             FaceMatch(m["Face"]["FaceId"], m["Face"].get("ExternalImageId", ""),
                       float(m.get("Similarity", 0.0)))
@@ -199,10 +209,11 @@ class FaceIndex:
         ]
 
     def _list_faces(self, **filters: Any) -> Iterator[StoredFace]:
+        """Every page of ListFaces; the caller translates botocore's errors."""
         kwargs: dict[str, Any] = {"CollectionId": self.collection_id, "MaxResults": LIST_PAGE,
                                   **filters}
         while True:
-            r = self._client.list_faces(**kwargs)
+            r: type_defs.ListFacesResponseTypeDef = self._client.list_faces(**kwargs)
             for f in r.get("Faces", []):
                 yield StoredFace(f["FaceId"], f.get("ExternalImageId", ""), f.get("UserId"),
                                  BoundingBox.from_api(f.get("BoundingBox", {})))
@@ -213,24 +224,27 @@ class FaceIndex:
 
     def faces(self, face_ids: Sequence[str]) -> list[StoredFace]:
         found: list[StoredFace] = []
-        for i in range(0, len(face_ids), LIST_PAGE):
-            found.extend(self._list_faces(FaceIds=list(face_ids[i:i + LIST_PAGE])))
+        with translating(self.collection_id):
+            for i in range(0, len(face_ids), LIST_PAGE):
+                found.extend(self._list_faces(FaceIds=list(face_ids[i:i + LIST_PAGE])))
         return found
 
     def user_faces(self, user_id: str) -> list[StoredFace]:
-        try:
+        """The user's faces; none when the user does not exist."""
+        with translating(self.collection_id, tolerated=NOT_FOUND):
             return list(self._list_faces(UserId=user_id))
-        except self._client.exceptions.ResourceNotFoundException:
-            return []
+        return []
 
     def all_faces(self) -> Iterator[StoredFace]:
-        return self._list_faces()
+        with translating(self.collection_id):
+            yield from self._list_faces()
 
     def delete_faces(self, face_ids: Sequence[str]) -> list[str]:
         deleted: list[str] = []
         for i in range(0, len(face_ids), DELETE_BATCH):
-            r = self._client.delete_faces(CollectionId=self.collection_id,
-                                          FaceIds=list(face_ids[i:i + DELETE_BATCH]))
+            with translating(self.collection_id):
+                r = self._client.delete_faces(CollectionId=self.collection_id,
+                                              FaceIds=list(face_ids[i:i + DELETE_BATCH]))
             deleted.extend(r.get("DeletedFaces", []))
         return deleted
 
@@ -240,7 +254,8 @@ class FaceIndex:
         ids: list[str] = []
         kwargs: dict[str, Any] = {"CollectionId": self.collection_id, "MaxResults": 500}
         while True:
-            r = self._client.list_users(**kwargs)
+            with translating(self.collection_id):
+                r = self._client.list_users(**kwargs)
             ids.extend(u["UserId"] for u in r.get("Users", []))
             token = r.get("NextToken")
             if not token:
@@ -248,25 +263,23 @@ class FaceIndex:
             kwargs["NextToken"] = token
 
     def ensure_user(self, user_id: str) -> None:
-        try:
+        # A user that already exists is the state wanted.
+        with translating(self.collection_id, tolerated="ConflictException"):
             self._client.create_user(CollectionId=self.collection_id, UserId=user_id)
-        except self._client.exceptions.ConflictException:
-            pass  # already there: the state we want
 
     def delete_user(self, user_id: str) -> None:
-        try:
+        with translating(self.collection_id, tolerated=NOT_FOUND):
             self._client.delete_user(CollectionId=self.collection_id, UserId=user_id)
-        except self._client.exceptions.ResourceNotFoundException:
-            pass
 
     def associate(self, user_id: str, face_ids: Sequence[str], threshold: float) -> Association:
         associated: list[str] = []
         refused: list[tuple[str, tuple[str, ...], float]] = []
         for i in range(0, len(face_ids), ASSOCIATE_BATCH):
-            r = self._client.associate_faces(
-                CollectionId=self.collection_id, UserId=user_id,
-                FaceIds=list(face_ids[i:i + ASSOCIATE_BATCH]), UserMatchThreshold=threshold,
-            )
+            with translating(self.collection_id):
+                r = self._client.associate_faces(
+                    CollectionId=self.collection_id, UserId=user_id,
+                    FaceIds=list(face_ids[i:i + ASSOCIATE_BATCH]), UserMatchThreshold=threshold,
+                )
             associated.extend(a["FaceId"] for a in r.get("AssociatedFaces", []))
             refused.extend(
                 (u.get("FaceId", ""), tuple(u.get("Reasons", [])), float(u.get("Confidence", 0.0)))
@@ -275,11 +288,10 @@ class FaceIndex:
         return Association(tuple(associated), tuple(refused))
 
     def disassociate(self, user_id: str, face_ids: Sequence[str]) -> None:
+        """Faces leave the user; a user already gone has none to leave."""
         for i in range(0, len(face_ids), ASSOCIATE_BATCH):
-            try:
+            with translating(self.collection_id, tolerated=NOT_FOUND):
                 self._client.disassociate_faces(
                     CollectionId=self.collection_id, UserId=user_id,
                     FaceIds=list(face_ids[i:i + ASSOCIATE_BATCH]),
                 )
-            except self._client.exceptions.ResourceNotFoundException:
-                return

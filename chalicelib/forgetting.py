@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from .faces import FaceIndex
 from .outcome import OutcomeKind
+from .stores import FaceStore
 
 log = logging.getLogger("facetag.forgetting")
 
 
-def forget_assets(faces: FaceIndex, asset_ids: Iterable[str]) -> int:
+def forget_assets(faces: FaceStore, asset_ids: Iterable[str]) -> int:
     """Remove the faces of these assets; returns how many faces were removed."""
     gone = set(asset_ids)
     if not gone:

@@ -3,17 +3,18 @@
 The SDK takes its account and endpoints from its own configuration (`CLOUDINARY_*` variables or
 `CLOUDINARY_URL`), so the same code talks to Cloudinary or to the local stack. Writes prefer
 the Upload API (`add_tag`, `add_context`), which does not count against the Admin API's hourly
-quota; reads of many assets are batched (100 asset ids per Admin call).
+quota; reads of many assets are batched (100 asset ids per Admin call). Every failure is one of
+facetag's own errors (library_errors.py), never an SDK or urllib3 one; `calls` counts the calls
+made by kind.
 """
 
 from __future__ import annotations
 
 import calendar
-import logging
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import cloudinary
@@ -22,9 +23,9 @@ import cloudinary.uploader
 import urllib3
 from cloudinary.utils import cloudinary_url
 
-from .assets import Asset, AssetRef
-
-log = logging.getLogger("facetag.library")
+from .assets import Asset, AssetRef, asset_from_resource
+from .calls import CallCounter
+from .library_errors import AssetGone, DeliveryRefused, LibraryUnavailable, translating
 
 TAG_BATCH = 1000  # public_ids per tags/context call
 ASSET_ID_BATCH = 100  # asset ids per Admin by_asset_ids call
@@ -32,19 +33,10 @@ SEARCH_PAGE = 500
 MAX_DERIVATIVE_BYTES = 20 * 1024 * 1024
 
 
-class DerivativeUnavailable(Exception):
-    """Cloudinary will not deliver the image (missing asset, unreadable image): not retryable."""
-
-
-class TransientDeliveryError(Exception):
-    """The download failed in a way a later attempt may not (timeout, 5xx)."""
-
-
 @dataclass(frozen=True)
 class SearchPage:
     assets: tuple[Asset, ...]
     next_cursor: str | None
-    total_count: int
 
 
 @dataclass(frozen=True)
@@ -55,46 +47,33 @@ class AdminQuota:
     reset_at: datetime | None
 
 
+@dataclass(frozen=True)
+class LibraryCalls:
+    """Calls made, by kind: Admin API (hourly quota), Upload API, delivery (derivatives)."""
+
+    admin: CallCounter = field(default_factory=CallCounter)
+    upload: CallCounter = field(default_factory=CallCounter)
+    delivery: CallCounter = field(default_factory=CallCounter)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A notification trigger: Cloudinary posts `event_type` notifications to `url`."""
+
+    trigger_id: str
+    event_type: str
+    url: str
+
+
 def _quota(response: Any) -> AdminQuota:
     reset = getattr(response, "rate_limit_reset_at", None)
-    reset_at = datetime.fromtimestamp(calendar.timegm(tuple(reset)), timezone.utc) if reset else None
+    reset_at = datetime.fromtimestamp(calendar.timegm(tuple(reset)), UTC) if reset else None
     return AdminQuota(getattr(response, "rate_limit_remaining", None), reset_at)
 
 
 def quoted(value: str) -> str:
     """A value inside a double-quoted Search term (`tags="person:Jane \"JD\" Doe"`)."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def asset_from_resource(r: Mapping[str, Any]) -> Asset:
-    """An Asset from an Admin API resource or a search result (context nested or flat)."""
-    context = r.get("context") or {}
-    if isinstance(context, Mapping) and isinstance(context.get("custom"), Mapping):
-        context = context["custom"]
-    flat = {str(k): str(v) for k, v in context.items()} if isinstance(context, Mapping) else {}
-    public_id = str(r.get("public_id", ""))
-    folder = r.get("asset_folder")
-    if not isinstance(folder, str):
-        folder = public_id.rsplit("/", 1)[0] if "/" in public_id else ""
-    return Asset(
-        ref=AssetRef(str(r.get("asset_id", "")), public_id,
-                     str(r.get("resource_type", "image")), str(r.get("type", "upload"))),
-        version=_int_or_none(r.get("version")),
-        tags=tuple(str(t) for t in r.get("tags") or ()),
-        context=flat,
-        folder=folder,
-        format=str(r.get("format", "")),
-        width=_int_or_none(r.get("width")),
-        height=_int_or_none(r.get("height")),
-        bytes=_int_or_none(r.get("bytes")),
-    )
 
 
 class MediaLibrary:
@@ -107,17 +86,24 @@ class MediaLibrary:
                                                           status_forcelist=(502, 503, 504)),
             timeout=urllib3.Timeout(connect=5, read=30),
         )
-        # Admin calls made through this object and the quota last reported: reconciliation
-        # keeps within a per-run budget and stops before the hourly quota runs out.
-        self.admin_calls = 0
+        # Reconciliation keeps within a per-run budget of Admin calls and stops before the
+        # hourly quota runs out.
+        self.calls = LibraryCalls()
         self.quota: AdminQuota | None = None
-        self._lock = threading.Lock()
 
-    def _admin_answer(self, response: Any) -> Any:
-        with self._lock:
-            self.admin_calls += 1
-            self.quota = _quota(response)
+    def _admin(self, call: Callable[[], Any]) -> Any:
+        """One Admin API call (`call()`), counted, its quota headers kept."""
+        self.calls.admin.count()
+        with translating(known_reset=self.quota.reset_at if self.quota else None):
+            response = call()
+        self.quota = _quota(response)
         return response
+
+    def _upload(self, call: Callable[[], Any]) -> Any:
+        """One Upload API call that changes assets, counted."""
+        self.calls.upload.count()
+        with translating(write=True):
+            return call()
 
     # -- delivery --------------------------------------------------------------------------
 
@@ -136,24 +122,29 @@ class MediaLibrary:
 
     def download_derivative(self, ref: AssetRef, version: int | None) -> bytes:
         url = self.derivative_url(ref, version)
+        self.calls.delivery.count()
         try:
             response = self._http.request("GET", url, preload_content=False)
+            try:
+                return self._derivative(response)
+            finally:
+                response.release_conn()
         except urllib3.exceptions.HTTPError as exc:
-            raise TransientDeliveryError(f"download failed: {type(exc).__name__}") from exc
-        try:
-            if response.status in (404, 410):
-                raise DerivativeUnavailable("the asset no longer exists")
-            if 400 <= response.status < 500:
-                reason = response.headers.get("x-cld-error") or f"HTTP {response.status}"
-                raise DerivativeUnavailable(f"Cloudinary could not render the image ({reason})")
-            if response.status >= 500:
-                raise TransientDeliveryError(f"delivery answered HTTP {response.status}")
-            data = response.read(MAX_DERIVATIVE_BYTES + 1, decode_content=True)
-            if len(data) > MAX_DERIVATIVE_BYTES:
-                raise DerivativeUnavailable("the derivative is unexpectedly large")
-            return bytes(data)
-        finally:
-            response.release_conn()
+            raise LibraryUnavailable(f"download failed: {type(exc).__name__}") from exc
+
+    @staticmethod
+    def _derivative(response: urllib3.BaseHTTPResponse) -> bytes:
+        if response.status in (404, 410):
+            raise AssetGone
+        if 400 <= response.status < 500:
+            reason = response.headers.get("x-cld-error") or f"HTTP {response.status}"
+            raise DeliveryRefused(f"Cloudinary could not render the image ({reason})")
+        if response.status >= 500:
+            raise LibraryUnavailable(f"delivery answered HTTP {response.status}")
+        data = response.read(MAX_DERIVATIVE_BYTES + 1, decode_content=True)
+        if len(data) > MAX_DERIVATIVE_BYTES:
+            raise DeliveryRefused("the derivative is unexpectedly large")
+        return bytes(data)
 
     # -- writes (Upload API) ---------------------------------------------------------------
 
@@ -169,7 +160,8 @@ class MediaLibrary:
         if not tags:
             return applied
         for batch in self._batches(public_ids, TAG_BATCH):
-            r = cloudinary.uploader.add_tag(list(tags), batch, type=delivery_type)
+            r = self._upload(partial(cloudinary.uploader.add_tag, list(tags), batch,
+                                     type=delivery_type))
             applied.extend(r.get("public_ids", []))
         return applied
 
@@ -177,7 +169,8 @@ class MediaLibrary:
                     delivery_type: str = "upload") -> list[str]:
         applied: list[str] = []
         for batch in self._batches(public_ids, TAG_BATCH):
-            r = cloudinary.uploader.remove_tag(list(tags), batch, type=delivery_type)
+            r = self._upload(partial(cloudinary.uploader.remove_tag, list(tags), batch,
+                                     type=delivery_type))
             applied.extend(r.get("public_ids", []))
         return applied
 
@@ -186,7 +179,8 @@ class MediaLibrary:
         """Merge context keys (an empty value deletes the key); the SDK escapes `=` and `|`."""
         applied: list[str] = []
         for batch in self._batches(public_ids, TAG_BATCH):
-            r = cloudinary.uploader.add_context(dict(context), batch, type=delivery_type)
+            r = self._upload(partial(cloudinary.uploader.add_context, dict(context), batch,
+                                     type=delivery_type))
             applied.extend(r.get("public_ids", []))
         return applied
 
@@ -197,8 +191,8 @@ class MediaLibrary:
         found: dict[str, Asset] = {}
         unique = list(dict.fromkeys(asset_ids))
         for batch in self._batches(unique, ASSET_ID_BATCH):
-            r = self._admin_answer(
-                cloudinary.api.resources_by_asset_ids(batch, tags=True, context=True))
+            r = self._admin(partial(cloudinary.api.resources_by_asset_ids, batch, tags=True,
+                                    context=True))
             for resource in r.get("resources", []):
                 asset = asset_from_resource(resource)
                 found[asset.asset_id] = asset
@@ -207,12 +201,25 @@ class MediaLibrary:
     def asset(self, asset_id: str) -> Asset | None:
         return self.assets_by_ids([asset_id]).get(asset_id)
 
-    def search(self, expression: str, next_cursor: str | None = None,
-               max_results: int = SEARCH_PAGE) -> SearchPage:
+    def search(self, expression: str, next_cursor: str | None = None) -> SearchPage:
         query = (cloudinary.Search().expression(expression).sort_by("uploaded_at", "asc")
-                 .max_results(max_results).with_field("tags").with_field("context"))
+                 .max_results(SEARCH_PAGE).with_field("tags").with_field("context"))
         if next_cursor:
             query = query.next_cursor(next_cursor)
-        r = self._admin_answer(query.execute())
+        r = self._admin(query.execute)
         return SearchPage(tuple(asset_from_resource(x) for x in r.get("resources", [])),
-                          r.get("next_cursor") or None, int(r.get("total_count", 0)))
+                          r.get("next_cursor") or None)
+
+    # -- the account (Admin API) -----------------------------------------------------------
+
+    def ping(self) -> None:
+        """Succeeds when Cloudinary accepts the configured credentials."""
+        self._admin(cloudinary.api.ping)
+
+    def webhooks(self) -> list[Webhook]:
+        r = self._admin(cloudinary.api.triggers)
+        return [Webhook(str(t["id"]), str(t["event_type"]), str(t["uri"]))
+                for t in r.get("triggers", [])]
+
+    def add_webhook(self, url: str, event_type: str) -> None:
+        self._admin(partial(cloudinary.api.create_trigger, url, event_type))

@@ -11,14 +11,13 @@ and powertools is a large dependency for a Lambda zip kept well under 10 MB.
 Metrics (namespace `facetag`, dimension `function`: the Lambda function's name, `local`
 elsewhere): `AssetsProcessed`, `Trained`, `Faces`, `Matches`, `Suggestions`, `Errors` (assets
 marked facetag:error), `Failures` (processing raised; retried later), `Notifications`,
-`ReconcileRuns`, `RekognitionCalls` (API calls; botocore's retries of one call count once).
+`ReconcileRuns`, `RekognitionCalls` (API calls, as `FaceIndex.calls` counts them).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,10 +26,6 @@ NAMESPACE = "facetag"
 DIMENSION = "function"
 
 log = logging.getLogger("facetag.metrics")
-
-# Per thread: `chalice local` answers notifications in parallel threads, and each notification's
-# line must count its own calls (in Lambda, one request per container runs at a time anyway).
-_counts = threading.local()
 
 
 def emit(values: Mapping[str, int | float], asset_id: str | None = None, **fields: Any) -> None:
@@ -49,22 +44,3 @@ def emit(values: Mapping[str, int | float], asset_id: str | None = None, **field
     if asset_id:
         extra["asset_id"] = asset_id
     log.info("metrics", extra=extra)
-
-
-def _count_call(**_: Any) -> None:
-    _counts.calls = getattr(_counts, "calls", 0) + 1
-
-
-def counted(client: Any) -> Any:
-    """The boto3 client, its API calls counted (what Rekognition bills by)."""
-    # Every handler of this event runs (a stub answering `before-call` would skip ours).
-    client.meta.events.register("before-parameter-build", _count_call,
-                                unique_id="facetag-metrics-calls")
-    return client
-
-
-def take_calls() -> int:
-    """API calls this thread made since its last take; resets the count."""
-    taken: int = getattr(_counts, "calls", 0)
-    _counts.calls = 0
-    return taken

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from . import metrics, state
 from .asset_faces import AssetFaces
 from .assets import Asset
-from .faces import FaceIndex
 from .names import PersonName
 from .outcome import Outcome, OutcomeKind
 from .settings import Settings
 from .state import StateWriter
+from .stores import FaceStore
 
 log = logging.getLogger("facetag.recognition")
 
@@ -33,7 +33,7 @@ def person_of(user_id: str) -> tuple[PersonName, bool] | None:
 
 
 class Recogniser:
-    def __init__(self, settings: Settings, faces: FaceIndex, asset_faces: AssetFaces,
+    def __init__(self, settings: Settings, faces: FaceStore, asset_faces: AssetFaces,
                  writer: StateWriter) -> None:
         self.settings = settings
         self.faces = faces

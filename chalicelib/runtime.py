@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import cloudinary
 
-from chalicelib import credentials, metrics
+from chalicelib import credentials
 from chalicelib import settings as settings_module
 from chalicelib.settings import Settings
 
@@ -81,7 +81,7 @@ def rekognition_client() -> RekognitionClient:
         if _built.rekognition is None:
             from chalicelib.faces import make_client
 
-            _built.rekognition = metrics.counted(make_client())
+            _built.rekognition = make_client()
         return _built.rekognition
 
 
@@ -113,6 +113,13 @@ def tagger() -> Tagger:
             _built.tagger = Tagger(settings(), face_index(), library,
                                    cloudinary.config().api_key)
         return _built.tagger
+
+
+def rekognition_calls() -> int:
+    """This thread's Rekognition calls since it last asked (none before the index is built:
+    a refused notification builds no client)."""
+    faces = _built.faces
+    return faces.calls.take() if faces is not None else 0
 
 
 def dispatch(event: Event) -> Outcome:

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .assets import Asset, AssetRef
-from .library import MediaLibrary
 from .names import PersonName
 from .outcome import AssetProblem
 from .settings import Settings
+from .stores import AssetLibrary
 
 FACES = "facetag_faces"
 UNKNOWN = "facetag_unknown"
@@ -135,7 +135,7 @@ def tagged_names(tags: Iterable[str], prefix: str) -> set[str]:
 class StateWriter:
     """Writes facetag's state on assets through the library's merging Upload API calls."""
 
-    def __init__(self, settings: Settings, library: MediaLibrary) -> None:
+    def __init__(self, settings: Settings, library: AssetLibrary) -> None:
         self.settings = settings
         self.library = library
 

@@ -21,15 +21,14 @@ from .asset_faces import AssetFaces
 from .assets import Asset
 from .corrections import Corrections
 from .decide import Need, decide
-from .faces import FaceIndex
 from .forgetting import forget_assets
-from .library import MediaLibrary
 from .notifications import AssetsDeleted, AssetUploaded, ContextChanged, Event, TagsChanged
 from .outcome import AssetProblem, Outcome, OutcomeKind
 from .recognition import Recogniser
 from .settings import Settings
 from .state import StateWriter
 from .training import Trainer
+from .stores import AssetLibrary, FaceStore
 
 log = logging.getLogger("facetag.tagging")
 
@@ -40,7 +39,7 @@ _LEFT_ALONE = {Need.SKIP: OutcomeKind.SKIPPED, Need.IGNORE: OutcomeKind.IGNORED,
 class Tagger:
     """Turns notifications (and reconciliation's findings) into tags on assets."""
 
-    def __init__(self, settings: Settings, faces: FaceIndex, library: MediaLibrary,
+    def __init__(self, settings: Settings, faces: FaceStore, library: AssetLibrary,
                  own_api_key: str | None = None) -> None:
         self.settings = settings
         self.faces = faces

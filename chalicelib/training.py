@@ -9,12 +9,12 @@ from . import metrics, state
 from .asset_faces import AssetFaces
 from .assets import Asset, AssetRef
 from .decide import left_alone
-from .faces import FaceIndex, StoredFace
-from .library import MediaLibrary
+from .faces import StoredFace
 from .names import PersonName
 from .outcome import AssetProblem, Outcome, OutcomeKind
 from .settings import Settings
 from .state import StateWriter
+from .stores import AssetLibrary, FaceStore
 
 log = logging.getLogger("facetag.training")
 
@@ -27,7 +27,7 @@ TRAINING_CONSISTENCY_THRESHOLD = 75.0
 
 
 class Trainer:
-    def __init__(self, settings: Settings, faces: FaceIndex, library: MediaLibrary,
+    def __init__(self, settings: Settings, faces: FaceStore, library: AssetLibrary,
                  asset_faces: AssetFaces, writer: StateWriter) -> None:
         self.settings = settings
         self.faces = faces

@@ -49,7 +49,9 @@ class Answer:
 
 def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], Settings],
            secret: Callable[[], str], dispatch: Callable[[Event], object],
-           now: Callable[[], float]) -> Answer:
+           now: Callable[[], float], calls: Callable[[], int]) -> Answer:
+    """The answer to one notification; `calls()` gives this thread's Rekognition calls since
+    the last notification, for the notification's metrics line."""
     started = now()
 
     def answer(status: int, body: dict[str, Any], outcome: str, kind: str | None = None,
@@ -60,7 +62,7 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
                        "outcome": outcome, "status": status,
                        "ms": round((now() - started) * 1000), **fields})
         metrics.emit({"Notifications": 1, "Failures": int(failure),
-                      "RekognitionCalls": metrics.take_calls()}, asset_ids=list(asset_ids))
+                      "RekognitionCalls": calls()}, asset_ids=list(asset_ids))
         return Answer(status, body)
 
     def misconfigured(err: ConfigError) -> Answer:

@@ -22,9 +22,8 @@ import cloudinary
 import cloudinary.api
 import cloudinary.uploader
 
-from chalicelib.assets import Asset
+from chalicelib.assets import Asset, asset_from_resource
 from chalicelib.faces import BoundingBox, FaceIndex
-from chalicelib.library import asset_from_resource
 from chalicelib.names import PersonName
 from emulators.stack import LocalStack, local_stack
 from tests.photos import faceless, photos, side_by_side

@@ -1,31 +1,35 @@
 """In-memory stand-ins for the Cloudinary and Rekognition wrappers, for fast flow tests.
 
-They keep the wrappers' contracts (the same methods, the same small values) with state in
-dicts, and a similarity table the test controls, so a test can put a face exactly between the
-suggestion and the match thresholds.
+They keep the wrappers' contracts (the Protocols of chalicelib/stores.py: the same methods, the
+same small values, the same errors) with state in dicts, and a similarity table the test
+controls, so a test can put a face exactly between the suggestion and the match thresholds.
+`requests` records the API operations asked for; `calls` counts them as the wrappers do;
+`errors` makes an operation fail with one of facetag's errors.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from chalicelib.assets import Asset, AssetRef
-from chalicelib.faces import (Association, BoundingBox, FaceMatch, IndexedFace, IndexResult,
-                              StoredFace, UserMatch)
-
-
-class ResourceNotFound(Exception):
-    pass
-
-
-class _Exceptions:
-    ResourceNotFoundException = ResourceNotFound
-
-
-class _Client:
-    exceptions = _Exceptions
+from chalicelib.calls import CallCounter
+from chalicelib.face_errors import CollectionMissing, FacesError
+from chalicelib.faces import (
+    Association,
+    BoundingBox,
+    CollectionInfo,
+    FaceMatch,
+    IndexedFace,
+    IndexResult,
+    StoredFace,
+    UserMatch,
+)
+from chalicelib.library import AdminQuota, LibraryCalls, SearchPage
+from chalicelib.library_errors import LibraryError
+from chalicelib.stores import AssetLibrary, FaceStore
 
 
 @dataclass(frozen=True)
@@ -38,23 +42,52 @@ class FaceSpec:
 
 @dataclass
 class FakeFaces:
-    """The FaceIndex contract over dicts. `similarity[(a, b)]` scores two identities."""
+    """The FaceStore contract over dicts. `similarity[(a, b)]` scores two identities."""
 
     photos: dict[str, list[FaceSpec]] = field(default_factory=dict)  # asset_id -> faces
     similarity: dict[tuple[str, str], float] = field(default_factory=dict)
     stored: dict[str, tuple[StoredFace, str]] = field(default_factory=dict)  # id -> face, identity
     users_: dict[str, list[str]] = field(default_factory=dict)
-    calls: list[str] = field(default_factory=list)
-    client: _Client = field(default_factory=_Client)
+    collection: bool = True  # whether the collection exists
+    errors: dict[str, FacesError] = field(default_factory=dict)  # operation -> raised
+    requests: list[str] = field(default_factory=list)
+    calls: CallCounter = field(default_factory=CallCounter)
     _ids: Iterator[int] = field(default_factory=itertools.count)
+
+    def _call(self, operation: str, needs_collection: bool = True) -> None:
+        self.requests.append(operation)
+        self.calls.count()
+        if operation in self.errors:
+            raise self.errors[operation]
+        if needs_collection and not self.collection:
+            raise CollectionMissing("facetag")
 
     def score(self, a: str, b: str) -> float:
         if a == b:
             return 99.0
         return self.similarity.get((a, b), self.similarity.get((b, a), 5.0))
 
+    def ensure_collection(self) -> bool:
+        self._call("CreateCollection", needs_collection=False)
+        created, self.collection = not self.collection, True
+        return created
+
+    def describe(self) -> CollectionInfo:
+        self._call("DescribeCollection")
+        return CollectionInfo(len(self.stored), len(self.users_))
+
+    def delete_collection(self) -> None:
+        self._call("DeleteCollection")
+        self.collection = False
+        self.stored.clear()
+        self.users_.clear()
+
     def index_faces(self, image: bytes, asset_id: str) -> IndexResult:
-        self.calls.append("IndexFaces")
+        try:
+            self._call("IndexFaces")
+        except CollectionMissing:  # FaceIndex creates a missing collection and indexes again
+            self.ensure_collection()
+            self._call("IndexFaces")
         existing = [f for f, _ in self.stored.values() if f.asset_id == asset_id]
         if existing:  # Rekognition: the same image and ExternalImageId store no duplicate
             return IndexResult(tuple(IndexedFace(f.face_id, f.box, 99.0) for f in existing), ())
@@ -67,11 +100,8 @@ class FakeFaces:
         indexed.sort(key=lambda f: f.box.area, reverse=True)
         return IndexResult(tuple(indexed), ())
 
-    def ensure_collection(self) -> bool:
-        return False
-
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
-        self.calls.append("SearchUsers")
+        self._call("SearchUsers")
         identity = self.stored[face_id][1]
         best: UserMatch | None = None
         for user_id, face_ids in self.users_.items():
@@ -83,14 +113,14 @@ class FakeFaces:
         return best
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
-        self.calls.append("SearchFaces")
+        self._call("SearchFaces")
         identity = self.stored[face_id][1]
         return [FaceMatch(f.face_id, f.asset_id, self.score(identity, who))
                 for f, who in self.stored.values()
                 if f.face_id != face_id and self.score(identity, who) >= threshold]
 
     def faces(self, face_ids: Sequence[str]) -> list[StoredFace]:
-        self.calls.append("ListFaces")
+        self._call("ListFaces")
         return [self._with_user(f) for f in face_ids if f in self.stored]
 
     def _with_user(self, face_id: str) -> StoredFace:
@@ -98,29 +128,33 @@ class FakeFaces:
         return replace(self.stored[face_id][0], user_id=owner)
 
     def user_faces(self, user_id: str) -> list[StoredFace]:
-        self.calls.append("ListFaces")
+        self._call("ListFaces", needs_collection=False)  # a missing user has no faces
         return [self._with_user(f) for f in self.users_.get(user_id, [])]
 
     def all_faces(self) -> Iterator[StoredFace]:
-        self.calls.append("ListFaces")
+        self._call("ListFaces")
         return iter([self._with_user(f) for f in list(self.stored)])
 
     def delete_faces(self, face_ids: Sequence[str]) -> list[str]:
-        self.calls.append("DeleteFaces")
+        self._call("DeleteFaces")
         for f in face_ids:
             self.stored.pop(f, None)
         return list(face_ids)
 
+    def users(self) -> list[str]:
+        self._call("ListUsers")
+        return list(self.users_)
+
     def ensure_user(self, user_id: str) -> None:
-        self.calls.append("CreateUser")
+        self._call("CreateUser")
         self.users_.setdefault(user_id, [])
 
     def delete_user(self, user_id: str) -> None:
-        self.calls.append("DeleteUser")
+        self._call("DeleteUser", needs_collection=False)  # already gone: the state wanted
         self.users_.pop(user_id, None)
 
     def associate(self, user_id: str, face_ids: Sequence[str], threshold: float) -> Association:
-        self.calls.append("AssociateFaces")
+        self._call("AssociateFaces")
         done, refused = [], []
         for f in face_ids:
             mine = self.users_[user_id]
@@ -134,16 +168,57 @@ class FakeFaces:
         return Association(tuple(done), tuple(refused))
 
     def disassociate(self, user_id: str, face_ids: Sequence[str]) -> None:
-        self.calls.append("DisassociateFaces")
+        self._call("DisassociateFaces", needs_collection=False)
         self.users_[user_id] = [f for f in self.users_.get(user_id, []) if f not in face_ids]
+
+
+# The Search expressions facetag writes: terms joined by AND, `(… OR …)` groups, `-` negation.
+_TERM = re.compile(r'(-?)([\w.]+)(:|=|>=|<=|>)"?((?:[^"\\]|\\.)*?)"?$')
+
+
+def _matches(asset: Asset, expression: str) -> bool:
+    return all(_term_matches(asset, term.strip())
+               for term in re.split(r"\s+AND\s+", expression) if term.strip())
+
+
+def _term_matches(asset: Asset, term: str) -> bool:
+    if term.startswith("(") and term.endswith(")"):
+        return any(_term_matches(asset, t.strip()) for t in re.split(r"\s+OR\s+", term[1:-1]))
+    found = _TERM.match(term)
+    if found is None:
+        raise ValueError(f"the fake library cannot search {term!r}")
+    negated, key, op, value = found.groups()
+    value = value.replace('\\"', '"').replace("\\\\", "\\")
+    if key == "tags":
+        hit = (value in asset.tags if op == "=" else
+               any(value.casefold() in re.split(r"[^0-9a-z]+", t.casefold()) for t in asset.tags))
+    elif key.startswith("context."):
+        hit = asset.context.get(key[len("context."):]) == value
+    elif key == "resource_type":
+        hit = asset.ref.resource_type == value
+    elif key == "type":
+        hit = asset.ref.delivery_type == value
+    else:  # uploaded_at: fake assets have no upload time, every window holds them
+        hit = True
+    return hit != bool(negated)
 
 
 @dataclass
 class FakeLibrary:
-    """The MediaLibrary contract over a dict of assets, recording every call."""
+    """The AssetLibrary contract over a dict of assets, recording every call."""
 
     assets: dict[str, Asset] = field(default_factory=dict)
-    calls: list[str] = field(default_factory=list)
+    page_size: int = 500
+    quota: AdminQuota | None = None
+    errors: dict[str, LibraryError] = field(default_factory=dict)  # operation -> raised
+    requests: list[str] = field(default_factory=list)
+    calls: LibraryCalls = field(default_factory=LibraryCalls)
+
+    def _call(self, operation: str, counter: CallCounter) -> None:
+        self.requests.append(operation)
+        counter.count()
+        if operation in self.errors:
+            raise self.errors[operation]
 
     def add(self, asset_id: str, public_id: str, tags: Sequence[str] = (),
             context: Mapping[str, str] | None = None, folder: str = "") -> Asset:
@@ -152,36 +227,34 @@ class FakeLibrary:
         self.assets[asset_id] = asset
         return asset
 
-    def _by_public_id(self, public_id: str) -> Asset:
-        return next(a for a in self.assets.values() if a.public_id == public_id)
-
-    def _update(self, public_ids: Sequence[str], change: object) -> list[str]:
+    def _update(self, public_ids: Sequence[str], change: Callable[[Asset], Asset]) -> list[str]:
         done = []
         for pid in public_ids:
-            asset = self._by_public_id(pid)
-            self.assets[asset.asset_id] = change(asset)  # type: ignore[operator]
-            done.append(pid)
+            asset = next((a for a in self.assets.values() if a.public_id == pid), None)
+            if asset is not None:
+                self.assets[asset.asset_id] = change(asset)
+                done.append(pid)
         return done
 
     def download_derivative(self, ref: AssetRef, version: int | None) -> bytes:
-        self.calls.append("download")
+        self._call("download", self.calls.delivery)
         return b"\xff\xd8\xff" + ref.asset_id.encode()
 
     def add_tags(self, public_ids: Sequence[str], tags: Sequence[str],
                  delivery_type: str = "upload") -> list[str]:
-        self.calls.append("add_tag")
+        self._call("add_tag", self.calls.upload)
         return self._update(public_ids, lambda a: replace(
             a, tags=a.tags + tuple(t for t in tags if t not in a.tags)))
 
     def remove_tags(self, public_ids: Sequence[str], tags: Sequence[str],
                     delivery_type: str = "upload") -> list[str]:
-        self.calls.append("remove_tag")
+        self._call("remove_tag", self.calls.upload)
         return self._update(public_ids, lambda a: replace(
             a, tags=tuple(t for t in a.tags if t not in tags)))
 
     def add_context(self, public_ids: Sequence[str], context: Mapping[str, str],
                     delivery_type: str = "upload") -> list[str]:
-        self.calls.append("add_context")
+        self._call("add_context", self.calls.upload)
 
         def merge(a: Asset) -> Asset:
             merged = {**a.context, **context}
@@ -189,8 +262,24 @@ class FakeLibrary:
         return self._update(public_ids, merge)
 
     def assets_by_ids(self, asset_ids: Sequence[str]) -> dict[str, Asset]:
-        self.calls.append("resources_by_asset_ids")
+        self._call("resources_by_asset_ids", self.calls.admin)
         return {i: self.assets[i] for i in asset_ids if i in self.assets}
 
     def asset(self, asset_id: str) -> Asset | None:
         return self.assets_by_ids([asset_id]).get(asset_id)
+
+    def search(self, expression: str, next_cursor: str | None = None) -> SearchPage:
+        """Matching assets in upload order; the cursor is the position of a page's last asset,
+        so assets that stop matching meanwhile do not shift the next page."""
+        self._call("search", self.calls.admin)
+        after = int(next_cursor) if next_cursor else -1
+        found = [(i, a) for i, a in enumerate(self.assets.values())
+                 if i > after and _matches(a, expression)]
+        page = found[:self.page_size]
+        more = len(found) > self.page_size
+        return SearchPage(tuple(a for _, a in page), str(page[-1][0]) if more else None)
+
+
+# mypy checks the fakes against the contracts the real wrappers keep (chalicelib/stores.py).
+_faces: FaceStore = FakeFaces()
+_library: AssetLibrary = FakeLibrary()

@@ -12,8 +12,7 @@ import cloudinary.api
 import cloudinary.uploader
 import pytest
 
-from chalicelib.assets import Asset
-from chalicelib.library import asset_from_resource
+from chalicelib.assets import Asset, asset_from_resource
 from emulators.stack import LocalStack, admin, local_stack
 
 # Settings the end-to-end stack runs with, beyond the defaults.

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from ..library import MediaLibrary
-from ..library_errors import LibraryUnavailable, RateLimited
+from ..library_errors import LibraryError, RateLimited
 from ..settings import Settings
+from ..stores import AssetLibrary
 
 RemainingMs = Callable[[], float]
 T = TypeVar("T")
@@ -22,17 +22,17 @@ class Stop(Exception):
 
 
 class Budget:
-    def __init__(self, settings: Settings, library: MediaLibrary, remaining_ms: RemainingMs,
+    def __init__(self, settings: Settings, library: AssetLibrary, remaining_ms: RemainingMs,
                  admin_calls: int) -> None:
         self.settings = settings
         self.library = library
         self.remaining_ms = remaining_ms
         self.admin_calls = admin_calls
-        self._admin_start = library.admin_calls
+        self._admin_start = library.calls.admin.total
         self.halt = ""  # set by a worker that met a reason to stop
 
     def admin_used(self) -> int:
-        return self.library.admin_calls - self._admin_start
+        return self.library.calls.admin.total - self._admin_start
 
     def stop_all(self, reason: str) -> None:
         """Another thread met a reason to stop: every later check stops too."""
@@ -62,8 +62,9 @@ class Budget:
             return call()
         except RateLimited as exc:
             raise Stop(rate_limited(exc)) from None
-        except LibraryUnavailable as exc:
-            raise Stop(f"Cloudinary answered an error ({exc}); the next run continues") from None
+        except LibraryError as exc:
+            raise Stop(f"Cloudinary answered an error ({type(exc).__name__}); "
+                       "the next run continues") from None
 
 
 def _until(moment: datetime | None) -> str:

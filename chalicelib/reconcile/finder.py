@@ -9,8 +9,9 @@ from datetime import datetime, timezone
 
 from ..assets import Asset
 from ..decide import Need, decide
-from ..library import MediaLibrary, SearchPage, quoted
+from ..library import SearchPage, quoted
 from ..settings import Settings
+from ..stores import AssetLibrary
 from .budget import Budget, Stop
 
 Progress = Callable[[str, int], None]  # ("found" | "done", count)
@@ -51,7 +52,7 @@ class Finder:
     """Assets needing work, each once, as `decide` sees them: unprocessed (or stale) uploads
     in the window, and training-labelled assets whose label is not trained yet."""
 
-    def __init__(self, settings: Settings, library: MediaLibrary, budget: Budget,
+    def __init__(self, settings: Settings, library: AssetLibrary, budget: Budget,
                  window: Window, rerun: bool, found: Callable[[int], None]) -> None:
         self.settings = settings
         self.library = library

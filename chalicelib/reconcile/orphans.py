@@ -6,14 +6,14 @@ from __future__ import annotations
 import random
 
 from ..face_errors import CollectionMissing
-from ..faces import FaceIndex
 from ..forgetting import forget_assets
-from ..library import ASSET_ID_BATCH, MediaLibrary
+from ..library import ASSET_ID_BATCH
+from ..stores import AssetLibrary, FaceStore
 from .budget import Budget
 from .summary import Planned, Tally
 
 
-def remove_orphans(faces: FaceIndex, library: MediaLibrary, budget: Budget, tally: Tally,
+def remove_orphans(faces: FaceStore, library: AssetLibrary, budget: Budget, tally: Tally,
                    dry_run: bool) -> None:
     try:
         counts: dict[str, int] = {}

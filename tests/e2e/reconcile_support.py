@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import cloudinary
 
 from chalicelib import settings as settings_module
+from chalicelib.assets import Asset, asset_from_resource
 from chalicelib.faces import FaceIndex, make_client
-from chalicelib.assets import Asset
-from chalicelib.library import MediaLibrary, asset_from_resource
+from chalicelib.library import MediaLibrary
 from chalicelib.tagging import Tagger
 from emulators.stack import APP_KEY, LocalStack, admin
 from tests.fixtures_stack import Librarian, photo_path
@@ -92,7 +92,7 @@ def facetag(stack: LocalStack, *args: str, env: dict[str, str] | None = None,
              if not k.startswith(("CLOUDINARY_", "FACETAG_", "AWS_"))}
     return subprocess.run([sys.executable, "-m", "facetag_cli", *args],
                           env={**clean, **stack.env(), **(env or {})}, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def rekognition_calls(stack: LocalStack) -> dict[str, int]:

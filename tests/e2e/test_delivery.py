@@ -12,11 +12,10 @@ import cloudinary.api
 import cloudinary.uploader
 import pytest
 
-from chalicelib.library import asset_from_resource
+from chalicelib.assets import asset_from_resource
 from emulators.stack import admin
 from scripts.demo import story
 from tests.fixtures_stack import Librarian
-
 
 
 class Repeater(http.server.ThreadingHTTPServer):
@@ -30,7 +29,7 @@ class Repeater(http.server.ThreadingHTTPServer):
 class RepeatHandler(http.server.BaseHTTPRequestHandler):
     server: Repeater
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() in ("content-type", "x-cld-timestamp", "x-cld-signature")}

@@ -29,9 +29,9 @@ import pytest
 from PIL import Image, ImageOps
 
 from chalicelib import settings as settings_module
-from chalicelib.assets import Asset
+from chalicelib.assets import Asset, asset_from_resource
 from chalicelib.faces import FaceIndex, make_client
-from chalicelib.library import MediaLibrary, asset_from_resource
+from chalicelib.library import MediaLibrary
 from chalicelib.reconcile import Summary, reconcile
 from chalicelib.tagging import CTX_FACE_IDS, CTX_FACES, CTX_VERSION, Tagger
 from emulators.stack import APP_KEY, APP_SECRET, CLOUD_NAME, LocalStack, admin

@@ -1,14 +1,31 @@
-"""The Rekognition wrapper's requests, pinned to Rekognition's real API model with Stubber."""
+"""The Rekognition wrapper's requests, pinned to Rekognition's real API model with Stubber;
+its translation of botocore's errors into facetag's; its count of API calls."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
 
+from chalicelib.face_errors import (
+    CollectionMissing,
+    FacesMisconfigured,
+    FacesUnavailable,
+    LimitReached,
+    Throttled,
+    UnusableImage,
+    translating,
+)
 from chalicelib.faces import FaceIndex, make_client
 
 FACE_A = "11111111-1111-1111-1111-111111111111"
@@ -118,6 +135,238 @@ def test_ensure_user_accepts_an_existing_user(stubbed: tuple[FaceIndex, Stubber]
 
 def test_client_uses_botocores_standard_retry_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    client = make_client()
-    assert client.meta.config.retries["mode"] == "standard"
-    assert client.meta.config.retries["total_max_attempts"] == 5
+    retries = vars(make_client().meta.config)["retries"]
+    assert retries["mode"] == "standard"
+    assert retries["total_max_attempts"] == 5
+
+
+# -- errors: botocore's become facetag's ------------------------------------------------------
+
+INDEX_PARAMS = {"CollectionId": "facetag", "Image": {"Bytes": b"jpeg"}, "ExternalImageId": ASSET,
+                "MaxFaces": 100, "QualityFilter": "AUTO"}
+SEARCH_PARAMS = {"CollectionId": "facetag", "FaceId": FACE_A, "UserMatchThreshold": 80.0,
+                 "MaxUsers": 1}
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ProvisionedThroughputExceededException",
+                                  "LimitExceededException"])
+def test_throttling_past_botocores_retries_is_throttled(stubbed: tuple[FaceIndex, Stubber],
+                                                        code: str) -> None:
+    index, stub = stubbed
+    stub.add_client_error("search_users", code, http_status_code=400,
+                          expected_params=SEARCH_PARAMS)
+    with pytest.raises(Throttled, match=code):
+        index.search_users(FACE_A, 80.0)
+
+
+@pytest.mark.parametrize(("code", "reason"), [
+    ("InvalidImageFormatException", "the image format cannot be read"),
+    ("ImageTooLargeException", "the image is too large"),
+    ("InvalidParameterException", "the image is too small or cannot be used"),
+    ("ValidationException", "the image is too large"),
+])
+def test_an_image_rekognition_cannot_use_is_unusable_with_a_reason(
+        stubbed: tuple[FaceIndex, Stubber], code: str, reason: str) -> None:
+    index, stub = stubbed
+    stub.add_client_error("index_faces", code, http_status_code=400, expected_params=INDEX_PARAMS)
+    with pytest.raises(UnusableImage) as raised:
+        index.index_faces(b"jpeg", ASSET)
+    assert raised.value.reason == reason
+    assert str(raised.value) == f"Rekognition cannot use the image: {reason}"
+
+
+def test_a_bad_parameter_without_an_image_is_not_the_images_fault(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("search_users", "InvalidParameterException", "faceId was not found",
+                          http_status_code=400, expected_params=SEARCH_PARAMS)
+    with pytest.raises(FacesUnavailable, match="faceId was not found"):
+        index.search_users(FACE_A, 80.0)
+
+
+def test_a_users_100_faces_are_a_reached_limit(stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("associate_faces", "ServiceQuotaExceededException",
+                          "user has 100 faces", http_status_code=400)
+    with pytest.raises(LimitReached, match="user has 100 faces"):
+        index.associate("p:Jane", [FACE_A], 75.0)
+
+
+@pytest.mark.parametrize(("code", "status"), [("InternalServerError", 500),
+                                              ("SomethingNewException", 400)])
+def test_server_errors_and_unknown_codes_are_unavailable(stubbed: tuple[FaceIndex, Stubber],
+                                                         code: str, status: int) -> None:
+    index, stub = stubbed
+    stub.add_client_error("search_users", code, "it broke", http_status_code=status)
+    with pytest.raises(FacesUnavailable, match=f"Rekognition answered {code}: it broke"):
+        index.search_users(FACE_A, 80.0)
+
+
+def test_refused_credentials_are_misconfiguration(stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("describe_collection", "AccessDeniedException", "not allowed",
+                          http_status_code=400)
+    with pytest.raises(FacesMisconfigured, match="AWS refused the credentials"):
+        index.describe()
+
+
+def test_a_missing_collection_is_named(stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("search_users", "ResourceNotFoundException", http_status_code=400)
+    with pytest.raises(CollectionMissing, match="'facetag' does not exist"):
+        index.search_users(FACE_A, 80.0)
+
+
+def test_indexing_into_a_missing_collection_creates_it_and_indexes_again(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("index_faces", "ResourceNotFoundException", http_status_code=400,
+                          expected_params=INDEX_PARAMS)
+    stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": "facetag"})
+    stub.add_response("index_faces", {"FaceRecords": [{"Face": face(FACE_A, 0.2)}]},
+                      INDEX_PARAMS)
+    assert [f.face_id for f in index.index_faces(b"jpeg", ASSET).faces] == [FACE_A]
+
+
+def test_gone_users_and_existing_collections_are_the_state_wanted(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("create_collection", "ResourceAlreadyExistsException",
+                          http_status_code=400)
+    stub.add_client_error("delete_user", "ResourceNotFoundException", http_status_code=400)
+    stub.add_client_error("list_faces", "ResourceNotFoundException", http_status_code=400)
+    stub.add_client_error("disassociate_faces", "ResourceNotFoundException", http_status_code=400)
+    assert index.ensure_collection() is False
+    index.delete_user("p:Jane")
+    assert index.user_faces("p:Jane") == []
+    index.disassociate("p:Jane", [FACE_A])
+
+
+def test_all_faces_of_a_missing_collection_raise_while_iterating(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("list_faces", "ResourceNotFoundException", http_status_code=400)
+    with pytest.raises(CollectionMissing):
+        list(index.all_faces())
+
+
+def test_no_credentials_and_no_region_are_misconfiguration(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(FacesMisconfigured, match="no AWS credentials"), translating("facetag"):
+        raise NoCredentialsError
+    for variable in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(FacesMisconfigured, match="AWS_DEFAULT_REGION"):
+        make_client()
+
+
+# -- answers given to the real client, in memory: retries and connection errors ---------------
+
+class Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+Answer = Callable[[], AWSResponse]
+
+
+def answering(answers: list[Answer], attempts: int) -> tuple[FaceIndex, list[Answer]]:
+    """A FaceIndex whose client's HTTP requests get `answers`, one per attempt, in order."""
+    client = boto3.client("rekognition", region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="x",
+                          config=Config(retries={"mode": "standard",
+                                                 "total_max_attempts": attempts}))
+    sent: list[Answer] = []
+
+    def send(**_: Any) -> AWSResponse:
+        answer = answers.pop(0)
+        sent.append(answer)
+        return answer()
+    # A `before-send` handler's answer stands for the HTTP response; retries go on as usual.
+    client.meta.events.register("before-send.rekognition", cast("Callable[..., None]", send))
+    return FaceIndex(client, "facetag"), sent
+
+
+def json_answer(status: int, body: dict[str, Any]) -> Answer:
+    return lambda: AWSResponse("https://rekognition", status,
+                               HTTPHeaders.from_dict({"Content-Type": "application/x-amz-json-1.1"}),
+                               Body(json.dumps(body).encode()))
+
+
+def refused() -> AWSResponse:
+    raise EndpointConnectionError(endpoint_url="https://rekognition")
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_a_call_botocore_retried_counts_once() -> None:
+    throttled = json_answer(400, {"__type": "ThrottlingException", "message": "slow down"})
+    index, sent = answering([throttled, json_answer(200, {"FaceCount": 3, "UserCount": 1})],
+                            attempts=3)
+    assert index.describe().face_count == 3
+    assert len(sent) == 2
+    assert index.calls.total == 1
+
+
+@pytest.mark.usefixtures("no_backoff")
+def test_throttling_on_every_attempt_is_throttled() -> None:
+    throttled = json_answer(400, {"__type": "ThrottlingException", "message": "slow down"})
+    index, sent = answering([throttled] * 3, attempts=3)
+    with pytest.raises(Throttled):
+        index.describe()
+    assert len(sent) == 3
+
+
+def test_an_unreachable_endpoint_is_unavailable() -> None:
+    index, _ = answering([refused], attempts=1)
+    with pytest.raises(FacesUnavailable, match="cannot reach Rekognition"):
+        index.describe()
+
+
+# -- counting ---------------------------------------------------------------------------------
+
+def test_api_calls_are_counted_and_taken_once(stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    for _ in range(3):
+        stub.add_response("describe_collection", {"FaceCount": 0})
+    for _ in range(3):
+        index.describe()
+    assert index.calls.take() == 3
+    assert index.calls.take() == 0
+    assert index.calls.total == 3
+
+
+def test_each_thread_takes_only_its_own_calls_and_the_total_has_all(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_response("describe_collection", {"FaceCount": 0})
+    stub.add_response("describe_collection", {"FaceCount": 0})
+    index.describe()
+    taken: list[int] = []
+
+    def other_thread() -> None:
+        index.describe()
+        taken.append(index.calls.take())
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert taken == [1]
+    assert index.calls.take() == 1
+    assert index.calls.total == 2
+
+
+def test_failed_calls_count_too(stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("describe_collection", "InternalServerError", http_status_code=500)
+    with pytest.raises(FacesUnavailable):
+        index.describe()
+    assert index.calls.total == 1

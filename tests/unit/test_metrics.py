@@ -1,15 +1,12 @@
-"""EMF metric lines: valid Embedded Metric Format, written by the JSON formatter, calls counted."""
+"""EMF metric lines: valid Embedded Metric Format, written by the JSON formatter."""
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from chalicelib import metrics
 from chalicelib.logs import JsonFormatter
@@ -51,35 +48,3 @@ def test_without_an_asset_there_is_no_asset_id(caplog: pytest.LogCaptureFixture)
     assert_valid_emf(line)
     assert "asset_id" not in line and line["asset_ids"] == ["x", "y"]
     assert line["function"] == "local"
-
-
-def test_api_calls_are_counted_and_taken_once() -> None:
-    client = metrics.counted(boto3.client("rekognition", region_name="us-east-1",
-                                          aws_access_key_id="x", aws_secret_access_key="x"))
-    metrics.take_calls()
-    with Stubber(client) as stub:
-        for _ in range(3):
-            stub.add_response("describe_collection", {"FaceCount": 0})
-        for _ in range(3):
-            client.describe_collection(CollectionId="facetag")
-    assert metrics.take_calls() == 3
-    assert metrics.take_calls() == 0
-
-
-def test_each_thread_takes_only_its_own_calls() -> None:
-    client = metrics.counted(boto3.client("rekognition", region_name="us-east-1",
-                                          aws_access_key_id="x", aws_secret_access_key="x"))
-    metrics.take_calls()
-    taken: list[int] = []
-
-    def other_thread() -> None:
-        with Stubber(client) as stub:
-            stub.add_response("describe_collection", {"FaceCount": 0})
-            client.describe_collection(CollectionId="facetag")
-        taken.append(metrics.take_calls())
-
-    worker = threading.Thread(target=other_thread)
-    worker.start()
-    worker.join()
-    assert taken == [1]
-    assert metrics.take_calls() == 0

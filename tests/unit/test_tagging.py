@@ -23,7 +23,7 @@ Upload = Callable[..., Outcome]
 @pytest.fixture
 def world() -> World:
     faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library  # type: ignore[arg-type]
+    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library
 
 
 
@@ -74,21 +74,21 @@ def test_two_faces_matching_one_person_keep_the_better_match(world: World, uploa
 def test_recognition_costs_one_index_and_one_search_per_face(world: World, upload: Upload) -> None:
     _, faces, library = world
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
-    faces.calls.clear()
-    library.calls.clear()
+    faces.requests.clear()
+    library.requests.clear()
     upload("p1", [FaceSpec("jane"), FaceSpec("bob"), FaceSpec("carol")])
-    assert faces.calls == ["IndexFaces", "SearchUsers", "SearchUsers", "SearchUsers"]
-    assert library.calls == ["download", "add_context", "add_tag"]
+    assert faces.requests == ["IndexFaces", "SearchUsers", "SearchUsers", "SearchUsers"]
+    assert library.requests == ["download", "add_context", "add_tag"]
 
 
 def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World, upload: Upload) -> None:
     tagger, faces, library = world
     upload("p1", [FaceSpec("bob")])
-    before = (library.assets["p1"], len(faces.stored), len(faces.calls), len(library.calls))
+    before = (library.assets["p1"], len(faces.stored), len(faces.requests), len(library.requests))
     outcome = tagger.handle(AssetUploaded(library.assets["p1"], LIBRARIAN))
     assert outcome.kind == "unchanged"
-    assert (library.assets["p1"], len(faces.stored), len(faces.calls),
-            len(library.calls)) == before
+    assert (library.assets["p1"], len(faces.stored), len(faces.requests),
+            len(library.requests)) == before
 
 
 def test_training_twice_adds_no_second_face(world: World, upload: Upload) -> None:
@@ -113,13 +113,13 @@ def test_retroactive_tagging_writes_suggestions_and_names_in_batches(world: Worl
     for i in range(5):
         upload(f"old{i}", [FaceSpec("jane")])
     upload("old-blurred", [FaceSpec("jane-blurred")])
-    library.calls.clear()
+    library.requests.clear()
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
     assert all(people(library, f"old{i}") == {"Jane Doe"} for i in range(5))
     assert people(library, "old-blurred", "suggested:") == {"Jane Doe"}
     # One read for all six older assets, one write for the names, one for the suggestion.
-    assert library.calls.count("resources_by_asset_ids") == 1
-    assert library.calls.count("add_tag") == 1 + 2  # the training photo's own result, then 2
+    assert library.requests.count("resources_by_asset_ids") == 1
+    assert library.requests.count("add_tag") == 1 + 2  # the training photo's own result, then 2
 
 
 def test_a_removed_name_is_remembered_and_never_written_again(world: World, upload: Upload) -> None:
@@ -160,12 +160,12 @@ def test_removals_made_with_facetags_own_key_are_not_rejections(world: World, up
 def test_own_tag_writes_echoed_back_cause_no_call(world: World, upload: Upload) -> None:
     tagger, faces, library = world
     upload("p1", [FaceSpec("bob")])
-    faces.calls.clear()
-    library.calls.clear()
+    faces.requests.clear()
+    library.requests.clear()
     outcome = tagger.handle(TagsChanged(AssetRef("p1", "photos/p1"),
                                         ("person:Bob", Settings().marker_tag), (), FACETAG))
     assert outcome.kind == "ignored"
-    assert faces.calls == [] and library.calls == []
+    assert faces.requests == [] and library.requests == []
 
 
 def test_a_training_face_unlike_the_persons_others_is_refused(world: World, upload: Upload) -> None:
@@ -180,6 +180,6 @@ def test_a_training_face_unlike_the_persons_others_is_refused(world: World, uplo
 def test_an_error_once_reported_is_not_retried_on_redelivery(world: World, upload: Upload) -> None:
     tagger, faces, library = world
     upload("t1", [], tags=("train:Jane Doe",))
-    calls = len(faces.calls)
+    calls = len(faces.requests)
     assert tagger.handle(AssetUploaded(library.assets["t1"], LIBRARIAN)).kind == "unchanged"
-    assert len(faces.calls) == calls
+    assert len(faces.requests) == calls

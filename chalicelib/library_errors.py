@@ -1,0 +1,111 @@
+"""What can go wrong with the Cloudinary media library, in facetag's terms.
+
+`MediaLibrary` (library.py) turns every `cloudinary.exceptions` error and urllib3 error into one
+of these, so no flow knows the SDK's classes or parses its messages. Callers decide from the
+class alone: a refused delivery is the asset's problem (written on it), a rate limit stops work
+until `reset_at`, an unavailable library is transient (retried later).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import cloudinary.exceptions as sdk
+import urllib3
+
+
+class LibraryError(Exception):
+    """Cloudinary could not do what facetag asked."""
+
+
+class RateLimited(LibraryError):
+    """The Admin API's hourly quota is used up; `reset_at` says when it comes back, if known."""
+
+    def __init__(self, reset_at: datetime | None) -> None:
+        when = f"; it resets on {reset_at:%Y-%m-%d %H:%M:%S} UTC" if reset_at else ""
+        super().__init__(f"Cloudinary's rate limit was reached{when}")
+        self.reset_at = reset_at
+
+
+class AssetGone(LibraryError):
+    def __init__(self) -> None:
+        super().__init__("the asset no longer exists")
+
+
+class DeliveryRefused(LibraryError):
+    """Cloudinary cannot render the image: no retry fixes it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WriteRefused(LibraryError):
+    """Cloudinary refused a change (HTTP 400), for example "Too many tags"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Cloudinary refused the change: {reason}")
+        self.reason = reason
+
+
+class LibraryMisconfigured(LibraryError):
+    """Cloudinary refused the credentials: an operator must fix the configuration."""
+
+
+class LibraryUnavailable(LibraryError):
+    """5xx, timeouts, connection errors: a later attempt may succeed."""
+
+
+# Cloudinary's own words on a 420/429: "… Try again on 2024-10-04 14:00:00 UTC".
+_TRY_AGAIN = re.compile(r"[Tt]ry again on (\d{4}-\d\d-\d\d)[ T](\d\d:\d\d(?::\d\d)?)")
+
+
+def reset_time(message: str) -> datetime | None:
+    """When the rate limit resets, from the text of Cloudinary's answer."""
+    found = _TRY_AGAIN.search(message)
+    if found is None:
+        return None
+    clock = found.group(2) if found.group(2).count(":") == 2 else found.group(2) + ":00"
+    return datetime.fromisoformat(f"{found.group(1)}T{clock}").replace(tzinfo=UTC)
+
+
+@contextmanager
+def translating(write: bool = False, known_reset: datetime | None = None) -> Iterator[None]:
+    """SDK and urllib3 errors raised as facetag's.
+
+    `write`: the call changes assets (a 400 is then a refused change). `known_reset`: when the
+    last answer's headers said the quota resets; the SDK keeps no headers on an error.
+    """
+    try:
+        yield
+    except sdk.Error as exc:
+        raise translated(exc, write, known_reset) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise LibraryUnavailable(f"cannot reach Cloudinary ({type(exc).__name__})") from exc
+    except Exception as exc:
+        # The Admin API raises a bare Exception for a status it has no class for (502, 504…).
+        if type(exc) is not Exception:
+            raise
+        raise LibraryUnavailable(f"Cloudinary answered an error ({exc})") from exc
+
+
+def translated(error: sdk.Error, write: bool, known_reset: datetime | None) -> LibraryError:
+    if isinstance(error, sdk.RateLimited):
+        current = known_reset if known_reset and known_reset > datetime.now(UTC) else None
+        return RateLimited(current or reset_time(str(error)))
+    if isinstance(error, sdk.NotFound):
+        return AssetGone()
+    if isinstance(error, (sdk.AuthorizationRequired, sdk.NotAllowed)):
+        return LibraryMisconfigured(
+            f"Cloudinary refused the credentials ({error}): check CLOUDINARY_URL, or "
+            "CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET")
+    if isinstance(error, sdk.BadRequest) and write:
+        return WriteRefused(str(error))
+    if isinstance(error, (sdk.BadRequest, sdk.AlreadyExists)):
+        return LibraryError(f"Cloudinary refused the request ({error})")
+    if "socket error" in str(error).lower():
+        return LibraryUnavailable(f"cannot reach Cloudinary ({error})")
+    return LibraryUnavailable(f"Cloudinary answered an error ({error})")

@@ -1,0 +1,97 @@
+"""What the flows need of the face collection and of the media library, as Protocols.
+
+The flows (tagging, reconciliation, the people actions) are written against these, so the real
+wrappers (`FaceIndex`, `MediaLibrary`) and the in-memory fakes of the tests are interchangeable,
+and mypy checks both against the same contract. Failures are the wrappers' own errors
+(face_errors.py, library_errors.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .assets import Asset, AssetRef
+    from .calls import CallCounter
+    from .faces import (
+        Association,
+        CollectionInfo,
+        FaceIndex,
+        FaceMatch,
+        IndexResult,
+        StoredFace,
+        UserMatch,
+    )
+    from .library import AdminQuota, LibraryCalls, MediaLibrary, SearchPage
+
+
+class FaceStore(Protocol):
+    """The face collection: faces keyed by asset_id, people as users."""
+
+    @property
+    def calls(self) -> CallCounter: ...
+
+    def ensure_collection(self) -> bool: ...
+
+    def describe(self) -> CollectionInfo: ...
+
+    def delete_collection(self) -> None: ...
+
+    def index_faces(self, image: bytes, asset_id: str) -> IndexResult: ...
+
+    def search_users(self, face_id: str, threshold: float) -> UserMatch | None: ...
+
+    def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]: ...
+
+    def faces(self, face_ids: Sequence[str]) -> list[StoredFace]: ...
+
+    def user_faces(self, user_id: str) -> list[StoredFace]: ...
+
+    def all_faces(self) -> Iterator[StoredFace]: ...
+
+    def delete_faces(self, face_ids: Sequence[str]) -> list[str]: ...
+
+    def users(self) -> list[str]: ...
+
+    def ensure_user(self, user_id: str) -> None: ...
+
+    def delete_user(self, user_id: str) -> None: ...
+
+    def associate(self, user_id: str, face_ids: Sequence[str],
+                  threshold: float) -> Association: ...
+
+    def disassociate(self, user_id: str, face_ids: Sequence[str]) -> None: ...
+
+
+class AssetLibrary(Protocol):
+    """The media library: derivatives, Upload API writes, Admin API reads."""
+
+    @property
+    def calls(self) -> LibraryCalls: ...
+
+    @property
+    def quota(self) -> AdminQuota | None: ...
+
+    def download_derivative(self, ref: AssetRef, version: int | None) -> bytes: ...
+
+    def add_tags(self, public_ids: Sequence[str], tags: Sequence[str],
+                 delivery_type: str = "upload") -> list[str]: ...
+
+    def remove_tags(self, public_ids: Sequence[str], tags: Sequence[str],
+                    delivery_type: str = "upload") -> list[str]: ...
+
+    def add_context(self, public_ids: Sequence[str], context: Mapping[str, str],
+                    delivery_type: str = "upload") -> list[str]: ...
+
+    def assets_by_ids(self, asset_ids: Sequence[str]) -> dict[str, Asset]: ...
+
+    def asset(self, asset_id: str) -> Asset | None: ...
+
+    def search(self, expression: str, next_cursor: str | None = None) -> SearchPage: ...
+
+
+if TYPE_CHECKING:
+    def _real_stores_keep_the_contract(faces: FaceIndex,
+                                       library: MediaLibrary) -> tuple[FaceStore, AssetLibrary]:
+        return faces, library
