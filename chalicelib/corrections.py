@@ -14,12 +14,12 @@ from . import state
 from .assets import Asset, AssetRef
 from .decide import training_label
 from .names import InvalidName, PersonName
-from .notifications import ContextChanged, TagsChanged, Actor
+from .notifications import Actor, ContextChanged, TagsChanged
 from .outcome import AssetProblem, Outcome, OutcomeKind, combined
 from .settings import Settings
 from .state import StateWriter
-from .training import Trainer
 from .stores import AssetLibrary
+from .training import Trainer
 
 log = logging.getLogger("facetag.corrections")
 

@@ -22,13 +22,19 @@ from .assets import Asset
 from .corrections import Corrections
 from .decide import Need, decide
 from .forgetting import forget_assets
-from .notifications import AssetsDeleted, AssetUploaded, ContextChanged, Event, TagsChanged
+from .notifications import (
+    AssetsDeleted,
+    AssetUploaded,
+    ContextChanged,
+    Event,
+    TagsChanged,
+)
 from .outcome import AssetProblem, Outcome, OutcomeKind
 from .recognition import Recogniser
 from .settings import Settings
 from .state import StateWriter
-from .training import Trainer
 from .stores import AssetLibrary, FaceStore
+from .training import Trainer
 
 log = logging.getLogger("facetag.tagging")
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from chalicelib.assets import Asset
 from chalicelib.faces import CollectionInfo
 from chalicelib.library import SearchPage
-from chalicelib.notifications import AssetUploaded, Trigger
+from chalicelib.notifications import AssetUploaded, Actor
 from chalicelib.reconcile import Options, Summary
 from chalicelib.settings import Settings, from_env
 from chalicelib.tagging import Outcome, Tagger
@@ -20,7 +20,7 @@ from facetag_cli.account import Registration
 from facetag_cli.cli import cli
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
 
-LIBRARIAN = Trigger("ui", "librarian")
+LIBRARIAN = Actor("ui", "librarian")
 
 
 class CollectionMissing(ClientError):
