@@ -44,32 +44,54 @@ class Asset:
         return self.ref.resource_type == "image"
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def text(value: object) -> str | None:
+    """A non-empty string, or None for anything else."""
+    return value if isinstance(value, str) and value else None
 
 
-def asset_from_resource(r: Mapping[str, Any]) -> Asset:
-    """An Asset from an Admin API resource or a search result (context nested or flat)."""
-    context = r.get("context") or {}
-    if isinstance(context, Mapping) and isinstance(context.get("custom"), Mapping):
-        context = context["custom"]
-    flat = {str(k): str(v) for k, v in context.items()} if isinstance(context, Mapping) else {}
-    public_id = str(r.get("public_id", ""))
-    folder = r.get("asset_folder")
-    if not isinstance(folder, str):
-        folder = public_id.rsplit("/", 1)[0] if "/" in public_id else ""
+def whole(value: object) -> int | None:
+    """An integer (a JSON number without a fraction), or None for anything else."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def texts(value: object) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(v for v in value if isinstance(v, str) and v)
+
+
+def flat_context(context: object) -> dict[str, str]:
+    """`{"custom": {k: v}}` as uploads and the Admin API give it, or already flat as search
+    results give it; entries that are not strings are left out."""
+    if not isinstance(context, Mapping):
+        return {}
+    custom = context.get("custom")
+    source = custom if isinstance(custom, Mapping) else context
+    return {k: v for k, v in source.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def folder_of(resource: Mapping[str, object], public_id: str) -> str:
+    # Dynamic folders: `asset_folder` ("" is the root). Fixed folders: the public_id's path.
+    folder = resource.get("asset_folder")
+    if isinstance(folder, str):
+        return folder
+    return public_id.rpartition("/")[0]
+
+
+def asset_from_resource(r: Mapping[str, object]) -> Asset:
+    """An Asset from any shape Cloudinary describes one in: an upload notification, an Admin
+    API resource, a search result. Nothing is trusted to have its documented type: a field of
+    another type counts as absent."""
+    public_id = text(r.get("public_id")) or ""
     return Asset(
-        ref=AssetRef(str(r.get("asset_id", "")), public_id,
-                     str(r.get("resource_type", "image")), str(r.get("type", "upload"))),
-        version=_int_or_none(r.get("version")),
-        tags=tuple(str(t) for t in r.get("tags") or ()),
-        context=flat,
-        folder=folder,
-        format=str(r.get("format", "")),
-        width=_int_or_none(r.get("width")),
-        height=_int_or_none(r.get("height")),
-        bytes=_int_or_none(r.get("bytes")),
+        ref=AssetRef(text(r.get("asset_id")) or "", public_id,
+                     text(r.get("resource_type")) or "image", text(r.get("type")) or "upload"),
+        version=whole(r.get("version")),
+        tags=texts(r.get("tags")),
+        context=flat_context(r.get("context")),
+        folder=folder_of(r, public_id),
+        format=text(r.get("format")) or "",
+        width=whole(r.get("width")),
+        height=whole(r.get("height")),
+        bytes=whole(r.get("bytes")),
     )

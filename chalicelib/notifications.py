@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Union
 
-from chalicelib.assets import Asset, AssetRef
+from chalicelib.assets import Asset, AssetRef, asset_from_resource, text, texts
 
 UPLOAD_TYPES = ("upload", "restore_asset_version")
 DELETE_TYPES = ("delete", "delete_by_token")
@@ -32,8 +32,8 @@ class MalformedNotification(ValueError):
 
 
 @dataclass(frozen=True)
-class Trigger:
-    """Who caused the notification (`notification_context.triggered_by`): UI, API key…"""
+class Actor:
+    """Who caused the notification (`notification_context.triggered_by`): the UI, an API key…"""
 
     source: str | None = None
     id: str | None = None
@@ -44,7 +44,7 @@ class AssetUploaded:
     """An image was uploaded, overwritten, or restored to an earlier version."""
 
     asset: Asset
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class TagsChanged:
     ref: AssetRef
     added: tuple[str, ...]
     removed: tuple[str, ...]
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,13 @@ class ContextChanged:
     ref: AssetRef
     changed: dict[str, str]  # keys added or updated, with their new values
     removed: tuple[str, ...]
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
 class AssetsDeleted:
     refs: tuple[AssetRef, ...]
-    trigger: Trigger
+    actor: Actor
 
 
 @dataclass(frozen=True)
@@ -110,51 +110,37 @@ def _load(raw_body: bytes) -> tuple[str, Json]:
 
 
 def _events(kind: str, body: Json) -> list[Event]:
-    trigger = _trigger(body)
+    actor = _actor(body)
     if kind in UPLOAD_TYPES:
-        return [_uploaded(kind, body, trigger)]
+        return [_uploaded(kind, body, actor)]
     if kind == "resource_tags_changed":
-        return [_tags_changed(kind, ref, item, trigger) for ref, item in _resources(kind, body)]
+        return [_tags_changed(kind, ref, item, actor) for ref, item in _resources(kind, body)]
     if kind == "resource_context_changed":
-        return [_context_changed(kind, ref, item, trigger)
+        return [_context_changed(kind, ref, item, actor)
                 for ref, item in _resources(kind, body)]
     if kind in DELETE_TYPES:
-        return _deleted(kind, body, trigger)
+        return _deleted(kind, body, actor)
     if kind == "rename":
-        who = _str(body.get("asset_id")) or _str(body.get("from_public_id")) or "an asset"
+        who = text(body.get("asset_id")) or text(body.get("from_public_id")) or "an asset"
         return [Ignored(kind, f"rename of {who} needs no work: faces are kept by asset_id")]
     return [Ignored(kind, "this notification type does not concern facetag")]
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    if not isinstance(value, (list, tuple)):
-        return ()
-    return tuple(v for v in value if isinstance(v, str) and v)
-
-
-def _trigger(body: Json) -> Trigger:
+def _actor(body: Json) -> Actor:
     context = body.get("notification_context")
     by = context.get("triggered_by") if isinstance(context, dict) else None
     by = by if isinstance(by, dict) else {}
     # Bulk "changed" notifications also carry a top-level `source` ("ui", "api").
-    return Trigger(source=_str(by.get("source")) or _str(body.get("source")),
-                   id=_str(by.get("id")))
+    return Actor(source=text(by.get("source")) or text(body.get("source")),
+                 id=text(by.get("id")))
 
 
 def _ref(kind: str, item: object, key: str | None = None) -> AssetRef | Ignored:
     """The asset an item names, or why it is skipped."""
     if not isinstance(item, dict):
         return Ignored(kind, "a resource entry is not an object")
-    asset_id = _str(item.get("asset_id"))
-    public_id = _str(item.get("public_id")) or _str(key)
+    asset_id = text(item.get("asset_id"))
+    public_id = text(item.get("public_id")) or text(key)
     if asset_id is None or public_id is None:
         return Ignored(kind, "a resource has no usable asset_id or public_id")
     # Cloudinary's default resource type is image; anything else (video, raw) is not for us.
@@ -162,7 +148,7 @@ def _ref(kind: str, item: object, key: str | None = None) -> AssetRef | Ignored:
     if resource_type != "image":
         return Ignored(kind, f"{asset_id} is not an image ({str(resource_type)[:20]})")
     return AssetRef(asset_id=asset_id, public_id=public_id,
-                    delivery_type=_str(item.get("type")) or "upload")
+                    delivery_type=text(item.get("type")) or "upload")
 
 
 def _resources(kind: str, body: Json) -> Iterator[tuple[AssetRef | Ignored, Json]]:
@@ -177,58 +163,30 @@ def _resources(kind: str, body: Json) -> Iterator[tuple[AssetRef | Ignored, Json
         yield _ref(kind, item, key), item if isinstance(item, dict) else {}
 
 
-def _uploaded(kind: str, body: Json, trigger: Trigger) -> Event:
+def _uploaded(kind: str, body: Json, actor: Actor) -> Event:
     ref = _ref(kind, body)
     if isinstance(ref, Ignored):
         return ref
-    asset = Asset(
-        ref=ref,
-        version=_int(body.get("version")),
-        tags=_strings(body.get("tags")),
-        context=_flat_context(body.get("context")),
-        folder=_folder(body, ref.public_id),
-        format=_str(body.get("format")) or "",
-        width=_int(body.get("width")),
-        height=_int(body.get("height")),
-        bytes=_int(body.get("bytes")),
-    )
-    return AssetUploaded(asset, trigger)
+    return AssetUploaded(asset_from_resource(body), actor)
 
 
-def _flat_context(context: object) -> dict[str, str]:
-    """`{"custom": {k: v}}` as uploads send it, or already flat as search results give it."""
-    if not isinstance(context, dict):
-        return {}
-    custom = context.get("custom")
-    source = custom if isinstance(custom, dict) else context
-    return {k: v for k, v in source.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _folder(body: Json, public_id: str) -> str:
-    # Dynamic folders: `asset_folder` ("" is the root). Fixed folders: the public_id's path.
-    folder = body.get("asset_folder")
-    if isinstance(folder, str):
-        return folder
-    return public_id.rpartition("/")[0]
-
-
-def _tags_changed(kind: str, ref: AssetRef | Ignored, item: Json, trigger: Trigger) -> Event:
+def _tags_changed(kind: str, ref: AssetRef | Ignored, item: Json, actor: Actor) -> Event:
     if isinstance(ref, Ignored):
         return ref
-    added, removed = _strings(item.get("added")), _strings(item.get("removed"))
+    added, removed = texts(item.get("added")), texts(item.get("removed"))
     if not added and not removed:
         return Ignored(kind, f"no tag of {ref.asset_id} changed")
-    return TagsChanged(ref, added, removed, trigger)
+    return TagsChanged(ref, added, removed, actor)
 
 
-def _context_changed(kind: str, ref: AssetRef | Ignored, item: Json, trigger: Trigger) -> Event:
+def _context_changed(kind: str, ref: AssetRef | Ignored, item: Json, actor: Actor) -> Event:
     if isinstance(ref, Ignored):
         return ref
     changed = {**_context_pairs(item.get("added")), **_context_pairs(item.get("updated"))}
     removed = _context_keys(item.get("removed"))
     if not changed and not removed:
         return Ignored(kind, f"no context of {ref.asset_id} changed")
-    return ContextChanged(ref, changed, removed, trigger)
+    return ContextChanged(ref, changed, removed, actor)
 
 
 def _context_items(value: object) -> Iterator[tuple[str, str | None]]:
@@ -242,9 +200,9 @@ def _context_items(value: object) -> Iterator[tuple[str, str | None]]:
     for item in items:
         if isinstance(item, dict):
             name, val = item.get("name"), item.get("value")
-            if _str(name):
+            if text(name):
                 yield name, val if isinstance(val, str) else None
-        elif _str(item):
+        elif text(item):
             name, sep, val = item.partition("=")
             if name:
                 yield name, val if sep else None
@@ -258,12 +216,12 @@ def _context_keys(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for k, _ in _context_items(value)))
 
 
-def _deleted(kind: str, body: Json, trigger: Trigger) -> list[Event]:
+def _deleted(kind: str, body: Json, actor: Actor) -> list[Event]:
     if "resources" in body:
         found = [ref for ref, _ in _resources(kind, body)]
     else:  # a single asset at the top level
         found = [_ref(kind, body)]
     refs = tuple(r for r in found if isinstance(r, AssetRef))
-    events: list[Event] = [AssetsDeleted(refs, trigger)] if refs else []
+    events: list[Event] = [AssetsDeleted(refs, actor)] if refs else []
     events += [r for r in found if isinstance(r, Ignored)]
     return events or [Ignored(kind, "no asset was deleted")]

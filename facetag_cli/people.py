@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from chalicelib import state
 from chalicelib.assets import Asset
 from chalicelib.face_errors import CollectionMissing
 from chalicelib.faces import StoredFace
 from chalicelib.library import quoted
 from chalicelib.names import PersonName
-from chalicelib.tagging import CTX_LABEL, CTX_TRAINED, Tagger
+from chalicelib.tagging import Tagger
 
 # Operator moves keep every face: 0 disables AssociateFaces' similarity check.
 NO_SIMILARITY_CHECK = 0.0
@@ -177,9 +178,9 @@ class People:
             moved += len(faces)
         # Training assets first say what they train, so the webhook's echo of the label
         # change finds them already trained under the new name and does nothing.
-        trained = [a for a in assets if a.context.get(CTX_TRAINED) == old.display]
+        trained = [a for a in assets if state.read(a, s).trained == old.display]
         self._each_type(trained, lambda ids, t: self.library.add_context(
-            ids, {CTX_TRAINED: new.display, CTX_LABEL: new.display}, t))
+            ids, state.renamed_training_context(new), t))
         labelled = [a for a in assets if a.context.get(s.train_context_key) == old.display]
         self._each_type(labelled, lambda ids, t: self.library.add_context(
             ids, {s.train_context_key: new.display}, t))
@@ -216,9 +217,9 @@ class People:
                 self._remove_tags(holders, [tag, *extra])
                 tags_removed += len(holders)
             # Labels go after the tags, so no echo finds a label without its tag to retrain.
-            trained = [a for a in assets if a.context.get(CTX_TRAINED) == name.display]
+            trained = [a for a in assets if state.read(a, s).trained == name.display]
             self._each_type(trained, lambda ids, t: self.library.add_context(
-                ids, {CTX_TRAINED: "", CTX_LABEL: ""}, t))
+                ids, state.untrained_context(), t))
             labelled = [a for a in assets if a.context.get(s.train_context_key) == name.display]
             self._each_type(labelled, lambda ids, t: self.library.add_context(
                 ids, {s.train_context_key: ""}, t))

@@ -63,7 +63,7 @@ def recognise_one(public_id: str) -> dict[str, float | str]:
     asset = dataclasses.replace(stored, context={}, tags=())
     image = tagger.library.download_derivative(asset.ref, asset.version)  # its size, for scale
     tracemalloc.start()
-    outcome = tagger.process(asset, force=True)
+    outcome = tagger.process(asset, rerun=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     after_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -22,9 +22,11 @@ import cloudinary
 import cloudinary.api
 import cloudinary.uploader
 
+from chalicelib import state
 from chalicelib.assets import Asset, asset_from_resource
 from chalicelib.faces import BoundingBox, FaceIndex
 from chalicelib.names import PersonName
+from chalicelib.settings import Settings
 from emulators.stack import LocalStack, local_stack
 from tests.photos import faceless, photos, side_by_side
 
@@ -74,7 +76,7 @@ class LabelledFace:
 
 def face_boxes(index: FaceIndex, asset: Asset) -> list[LabelledFace]:
     """Who is where, asked of the collection (demo only: facetag itself stores no boxes)."""
-    ids = [f for f in asset.context.get("facetag_face_ids", "").split(",") if f]
+    ids = list(state.read(asset, Settings()).face_ids)
     labelled = []
     for face in index.faces(ids) if ids else []:
         match = index.search_users(face.face_id, 80)
@@ -131,12 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             people = [t.removeprefix("person:") for t in asset.tags if t.startswith("person:")]
             suggested = [t.removeprefix("suggested:") for t in asset.tags
                          if t.startswith("suggested:")]
-            faces = asset.context.get("facetag_faces", "")
+            faces = asset.context.get(state.FACES, "")
             # Unknown faces as the tags show them now: retroactive tagging adds names to older
             # photos after their recognition counted those faces as unknown.
             unknown = str(max(int(faces) - len(people) - len(suggested), 0)) if faces else "-"
-            status = f"  (error: {asset.context['facetag_error']})" if asset.context.get(
-                "facetag_error") else ""
+            error = state.read(asset, Settings()).error
+            status = f"  (error: {error})" if error else ""
             print(f"{u.public_id:28} {', '.join(people) or '-':32} {', '.join(suggested) or '-':16}"
                   f" {faces or '-':>5} {unknown:>7}{status}")
             url, _ = cloudinary.utils.cloudinary_url(u.public_id, crop="limit", width=800,

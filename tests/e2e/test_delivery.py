@@ -72,7 +72,7 @@ def run_story(librarian: Librarian) -> dict[str, Any]:
     for u in uploads:
         asset = asset_from_resource(cloudinary.api.resource(u.public_id))
         context = dict(asset.context)
-        context.pop("facetag_version", None)
+        context.pop("facetag_asset_version", None)
         context["facetag_face_ids"] = str(len([f for f in context.get("facetag_face_ids", "").split(",") if f]))
         assets[u.public_id] = (sorted(asset.tags), context)
     faces = librarian.faces()

@@ -33,7 +33,8 @@ from chalicelib.assets import Asset, asset_from_resource
 from chalicelib.faces import FaceIndex, make_client
 from chalicelib.library import MediaLibrary
 from chalicelib.reconcile import Summary, reconcile
-from chalicelib.tagging import CTX_FACE_IDS, CTX_FACES, CTX_VERSION, Tagger
+from chalicelib.state import ASSET_VERSION, FACE_IDS, FACES
+from chalicelib.tagging import Tagger
 from emulators.stack import APP_KEY, APP_SECRET, CLOUD_NAME, LocalStack, admin
 from tests.fixtures_stack import Librarian, photo_path
 from tests.photos import faceless, jpeg_bytes
@@ -217,14 +218,14 @@ def test_burst_under_faults_ends_with_every_asset_right(
         people = {t.removeprefix("person:") for t in asset.tags if t.startswith("person:")}
         if (people != expected.people or marker not in asset.tags
                 or "facetag:error" in asset.tags
-                or asset.context.get(CTX_FACES) != str(expected.faces)):
+                or asset.context.get(FACES) != str(expected.faces)):
             wrong.append((pid, sorted(expected.people), asset.tags, asset.context))
     assert wrong == [], wrong[:5]
 
     # No partial write anywhere: a marker always comes with its result.
     partial = [pid for pid, asset in resources.items()
                if any(t.startswith("facetag:v-") for t in asset.tags)
-               and not {CTX_VERSION, CTX_FACES} <= set(asset.context)]
+               and not {ASSET_VERSION, FACES} <= set(asset.context)]
     assert partial == []
 
     # The collection: exactly one face per face seen, each remembered by its asset.
@@ -234,7 +235,7 @@ def test_burst_under_faults_ends_with_every_asset_right(
     expected_faces.update({resources[f"people/{p}"].asset_id: 1 for p in ("obama", "biden")})
     assert {a: n for a, n in per_asset.items()} == {a: n for a, n in expected_faces.items() if n}
     for pid, asset_id in ids.items():
-        recorded = resources[pid].context.get(CTX_FACE_IDS, "")
+        recorded = resources[pid].context.get(FACE_IDS, "")
         stored = {f["FaceId"] for f in faces if f["ExternalImageId"] == asset_id}
         assert set(filter(None, recorded.split(","))) == stored, pid
     assert len(librarian.users()) == 2

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from click.testing import CliRunner, Result
 
 from chalicelib.assets import Asset
-from chalicelib.notifications import AssetUploaded, Trigger
+from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.reconcile import Options, Summary
 from chalicelib.settings import Settings, from_env
 from chalicelib.stores import AssetLibrary
@@ -17,7 +17,7 @@ from chalicelib.tagging import Outcome, Tagger
 from facetag_cli.cli import cli
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
 
-LIBRARIAN = Trigger("ui", "librarian")
+LIBRARIAN = Actor("ui", "librarian")
 
 
 @dataclass

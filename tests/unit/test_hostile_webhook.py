@@ -31,7 +31,7 @@ import app as app_module
 from chalicelib import runtime
 from chalicelib.assets import Asset, AssetRef
 from chalicelib.notifications import (AssetsDeleted, AssetUploaded, ContextChanged, Event,
-                                      TagsChanged, Trigger)
+                                      TagsChanged, Actor)
 from chalicelib.settings import ENV_NAMES
 
 PROJECT_DIR = str(Path(__file__).resolve().parents[2])
@@ -400,12 +400,12 @@ def _well_formed(event: Event) -> bool:
     def strings(values: Any) -> bool:
         return isinstance(values, tuple) and all(isinstance(v, str) and v for v in values)
 
-    def trigger_ok(trigger: Trigger) -> bool:
-        return all(v is None or isinstance(v, str) for v in (trigger.source, trigger.id))
+    def actor_ok(actor: Actor) -> bool:
+        return all(v is None or isinstance(v, str) for v in (actor.source, actor.id))
 
     if isinstance(event, AssetUploaded):
         asset: Asset = event.asset
-        return (ref_ok(asset.ref) and strings(asset.tags) and trigger_ok(event.trigger)
+        return (ref_ok(asset.ref) and strings(asset.tags) and actor_ok(event.actor)
                 and all(isinstance(k, str) and isinstance(v, str)
                         for k, v in asset.context.items())
                 and all(v is None or (isinstance(v, int) and not isinstance(v, bool))

@@ -15,7 +15,7 @@ from chalicelib.notifications import (
     MalformedNotification,
     Notification,
     TagsChanged,
-    Trigger,
+    Actor,
     parse,
     read,
 )
@@ -48,7 +48,7 @@ def test_upload_becomes_asset_uploaded_with_flat_context():
         Asset(ref=REF, version=1777888000, tags=("train:Jane Doe",),
               context={"person": "Jane Doe"}, folder="events", format="jpg",
               width=4000, height=3000, bytes=3120456),
-        Trigger(source="ui", id="u-123"))
+        Actor(source="ui", id="u-123"))
 
 
 def test_restored_version_is_treated_like_an_upload():
@@ -89,7 +89,7 @@ def test_wrongly_typed_upload_fields_count_as_absent(fields, expected):
 
 def test_upload_missing_optional_fields_gets_defaults():
     [event] = parse(body(notification_type="upload", asset_id="x", public_id="p"))
-    assert event == AssetUploaded(Asset(ref=AssetRef("x", "p")), Trigger())
+    assert event == AssetUploaded(Asset(ref=AssetRef("x", "p")), Actor())
 
 
 @pytest.mark.parametrize("resource_type", ["video", "raw"])
@@ -120,22 +120,22 @@ def test_tags_changed_list_shape_gives_one_event_per_resource():
              "removed": ["person:Bob"]},
         ]))
     assert events == [
-        TagsChanged(REF, ("train:Jane Doe",), ("draft",), Trigger("ui", "u-123")),
+        TagsChanged(REF, ("train:Jane Doe",), ("draft",), Actor("ui", "u-123")),
         TagsChanged(AssetRef("0c0d", "p2", delivery_type="private"), (), ("person:Bob",),
-                    Trigger("ui", "u-123")),
+                    Actor("ui", "u-123")),
     ]
 
 
 def test_tags_changed_dict_shape_takes_public_id_from_key():
     [event] = parse(body(notification_type="resource_tags_changed",
                          resources={"events/IMG_0042": {"asset_id": "0a1b", "added": ["x"]}}))
-    assert event == TagsChanged(REF, ("x",), (), Trigger())
+    assert event == TagsChanged(REF, ("x",), (), Actor())
 
 
 def test_top_level_source_is_used_when_triggered_by_is_missing():
     [event] = parse(body(notification_type="resource_tags_changed", source="api",
                          resources=[{"asset_id": "a", "public_id": "p", "added": ["x"]}]))
-    assert event.trigger == Trigger(source="api", id=None)
+    assert event.actor == Actor(source="api", id=None)
 
 
 def test_tags_changed_skips_bad_resources_individually():
@@ -170,7 +170,7 @@ def test_context_changed_with_name_value_objects():
         "updated": [{"name": "caption", "value": "a=b|c"}],
         "removed": [{"name": "old", "value": "gone"}]}))
     assert event == ContextChanged(REF, {"person": "Jane Doe", "caption": "a=b|c"}, ("old",),
-                                   Trigger(source="ui"))
+                                   Actor(source="ui"))
 
 
 def test_context_changed_with_a_dict_and_bare_strings():
@@ -189,7 +189,7 @@ def test_context_changed_list_shape_and_junk_items():
          "added": [{"name": 3, "value": "x"}, {"value": "y"}, 7, None,
                    {"name": "k", "value": 5}, {"name": "person", "value": "Jo"}],
          "removed": [{"name": "a"}, "a", {"value": "z"}]}]))
-    assert event == ContextChanged(REF, {"person": "Jo"}, ("a",), Trigger())
+    assert event == ContextChanged(REF, {"person": "Jo"}, ("a",), Actor())
 
 
 def test_context_changed_with_nothing_changed_is_ignored():
@@ -206,20 +206,20 @@ def test_delete_lists_every_image_and_ignores_the_rest():
         {"asset_id": "v1", "public_id": "clip", "resource_type": "video"},
         {"asset_id": "0c0d", "public_id": "p2"},
     ]))
-    assert events[0] == AssetsDeleted((REF, AssetRef("0c0d", "p2")), Trigger("ui", "u-123"))
+    assert events[0] == AssetsDeleted((REF, AssetRef("0c0d", "p2")), Actor("ui", "u-123"))
     assert len(events) == 2 and isinstance(events[1], Ignored)
 
 
 def test_delete_dict_shape():
     [event] = parse(body(notification_type="delete",
                          resources={"events/IMG_0042": {"asset_id": "0a1b"}}))
-    assert event == AssetsDeleted((REF,), Trigger())
+    assert event == AssetsDeleted((REF,), Actor())
 
 
 def test_delete_by_token_with_a_top_level_asset():
     [event] = parse(body(notification_type="delete_by_token", asset_id="0a1b",
                          public_id="events/IMG_0042", resource_type="image"))
-    assert event == AssetsDeleted((REF,), Trigger())
+    assert event == AssetsDeleted((REF,), Actor())
 
 
 def test_delete_of_nothing_is_ignored():
@@ -253,15 +253,15 @@ def test_rename_is_ignored_naming_the_asset_or_its_old_public_id():
 
 def test_triggered_by_of_the_wrong_shape_gives_an_empty_trigger():
     [event] = parse(upload(notification_context={"triggered_by": ["ui"]}))
-    assert event.trigger == Trigger()
+    assert event.actor == Actor()
     [event] = parse(upload(notification_context={"triggered_by": {"source": 1, "id": 2}}))
-    assert event.trigger == Trigger()
+    assert event.actor == Actor()
 
 
 def test_read_gives_the_type_with_the_events():
     notification = read(body(notification_type="delete", resources=[
         {"asset_id": "0a1b", "public_id": "events/IMG_0042"}]))
-    assert notification == Notification("delete", (AssetsDeleted((REF,), Trigger()),))
+    assert notification == Notification("delete", (AssetsDeleted((REF,), Actor()),))
 
 
 # --- malformed -----------------------------------------------------------------------------

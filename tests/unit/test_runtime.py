@@ -50,7 +50,7 @@ def test_the_tagger_is_built_once_on_first_use_and_reused(created: list[str]) ->
     tagger = runtime.tagger()
     assert runtime.tagger() is tagger
     assert tagger.faces is runtime.face_index() and tagger.library is runtime.media_library()
-    assert tagger.own_api_key == "123456"
+    assert tagger.corrections.own_api_key == "123456"
     assert created == ["rekognition"]  # the secret is in the environment: no SSM client
 
 

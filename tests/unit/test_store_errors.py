@@ -23,13 +23,13 @@ from chalicelib.library_errors import (
     LibraryUnavailable,
     RateLimited,
 )
-from chalicelib.notifications import AssetUploaded, Trigger
+from chalicelib.notifications import AssetUploaded, Actor
 from chalicelib.reconcile import Options, reconcile
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
 
-LIBRARIAN = Trigger("api", "librarian-key")
+LIBRARIAN = Actor("api", "librarian-key")
 World = tuple[Tagger, FakeFaces, FakeLibrary]
 
 

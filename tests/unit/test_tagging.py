@@ -9,13 +9,13 @@ import pytest
 
 from chalicelib.assets import AssetRef
 from chalicelib.names import PersonName
-from chalicelib.notifications import AssetUploaded, TagsChanged, Trigger
+from chalicelib.notifications import AssetUploaded, TagsChanged, Actor
 from chalicelib.settings import Settings
 from chalicelib.tagging import Outcome, Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
 
 JANE = PersonName.parse("Jane Doe")
-LIBRARIAN, FACETAG = Trigger("api", "librarian-key"), Trigger("api", "facetag-key")
+LIBRARIAN, FACETAG = Actor("api", "librarian-key"), Actor("api", "facetag-key")
 World = tuple[Tagger, FakeFaces, FakeLibrary]
 Upload = Callable[..., Outcome]
 
@@ -94,7 +94,7 @@ def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World, u
 def test_training_twice_adds_no_second_face(world: World, upload: Upload) -> None:
     tagger, faces, library = world
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
-    tagger.process(library.assets["t1"], force=True)
+    tagger.process(library.assets["t1"], rerun=True)
     assert len(faces.users_[JANE.user_id]) == 1
     assert len(faces.stored) == 1
 
@@ -128,7 +128,7 @@ def test_a_removed_name_is_remembered_and_never_written_again(world: World, uplo
     upload("p1", [FaceSpec("jane")])
     library.remove_tags(["photos/p1"], ["person:Jane Doe"])
     tagger.handle(TagsChanged(AssetRef("p1", "photos/p1"), (), ("person:Jane Doe",), LIBRARIAN))
-    tagger.process(library.assets["p1"], force=True)
+    tagger.process(library.assets["p1"], rerun=True)
     upload("t2", [FaceSpec("jane")], tags=("train:Jane Doe",))  # retroactive tagging again
     assert people(library, "p1") == set()
     assert library.assets["p1"].context["facetag_rejected"] == '["Jane Doe"]'

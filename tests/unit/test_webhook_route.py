@@ -13,7 +13,7 @@ import app as app_module
 from chalicelib import runtime
 from chalicelib.assets import AssetRef
 from chalicelib.logs import JsonFormatter
-from chalicelib.notifications import AssetUploaded, TagsChanged, Trigger
+from chalicelib.notifications import AssetUploaded, TagsChanged, Actor
 from chalicelib.settings import ENV_NAMES, ConfigError
 
 PROJECT_DIR = str(Path(__file__).resolve().parents[2])
@@ -84,7 +84,7 @@ def test_signed_upload_is_dispatched_as_a_typed_event(client, dispatched):
     assert isinstance(event, AssetUploaded)
     assert event.asset.ref == AssetRef("0a1b2c", "events/IMG_0042")
     assert event.asset.context == {"person": "Jane Doe"}
-    assert event.trigger == Trigger("ui", "u-123")
+    assert event.actor == Actor("ui", "u-123")
 
 
 def test_each_resource_of_a_bulk_change_is_dispatched(client, dispatched):
@@ -98,8 +98,8 @@ def test_each_resource_of_a_bulk_change_is_dispatched(client, dispatched):
     assert [o.get("asset_ids") for o in response.json_body["processed"]] == [
         ["a1"], None, ["a2"]]
     assert dispatched == [
-        TagsChanged(AssetRef("a1", "p1"), ("train:Jo",), (), Trigger()),
-        TagsChanged(AssetRef("a2", "p2"), (), ("person:Jo",), Trigger()),
+        TagsChanged(AssetRef("a1", "p1"), ("train:Jo",), (), Actor()),
+        TagsChanged(AssetRef("a2", "p2"), (), ("person:Jo",), Actor()),
     ]
 
 

@@ -1,0 +1,83 @@
+"""Recognition: every usable face of an asset matched to the best person, written back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from . import metrics, state
+from .asset_faces import AssetFaces
+from .assets import Asset
+from .names import PersonName
+from .outcome import Outcome, OutcomeKind
+from .settings import Settings
+from .state import StateWriter
+from .stores import FaceStore
+
+log = logging.getLogger("facetag.recognition")
+
+
+@dataclass(frozen=True)
+class PersonHit:
+    name: PersonName
+    similarity: float
+
+
+def person_of(user_id: str) -> tuple[PersonName, bool] | None:
+    """(name, hidden) of a facetag person; None for a user someone else created."""
+    try:
+        return PersonName.from_user_id(user_id)
+    except ValueError:
+        return None
+
+
+class Recogniser:
+    def __init__(self, settings: Settings, faces: FaceStore, asset_faces: AssetFaces,
+                 writer: StateWriter) -> None:
+        self.settings = settings
+        self.faces = faces
+        self.asset_faces = asset_faces
+        self.writer = writer
+
+    def recognise(self, asset: Asset) -> Outcome:
+        s = self.settings
+        started = time.monotonic()
+        faces = self.asset_faces.of(asset)
+        usable = self.asset_faces.usable(asset, faces)
+        rejected = state.read(asset, s).rejected
+        best: dict[str, PersonHit] = {}
+        unknown = len(faces) - len(usable)
+        for face in usable:
+            match = self.faces.search_users(face.face_id, s.suggest_threshold)
+            hit = person_of(match.user_id) if match else None
+            if match is None or hit is None:
+                unknown += 1
+                continue
+            name, hidden = hit
+            if hidden or name.display in rejected:
+                continue
+            # One person appears at most once per photo: keep the better match.
+            current = best.get(name.display)
+            if current is None or match.similarity > current.similarity:
+                best[name.display] = PersonHit(name, match.similarity)
+        people = sorted((h.name for h in best.values() if h.similarity >= s.match_threshold),
+                        key=lambda n: n.display)
+        suggested = sorted((h.name for h in best.values() if h.similarity < s.match_threshold),
+                           key=lambda n: n.display)
+        self.writer.result(
+            asset,
+            state.recognised_context(asset, len(faces), unknown, people, suggested,
+                                     (f.face_id for f in faces)),
+            [s.person_tag_prefix + n.display for n in people]
+            + [s.suggest_tag_prefix + n.display for n in suggested],
+        )
+        log.info("recognised", extra={
+            "asset_id": asset.asset_id, "outcome": OutcomeKind.RECOGNISED, "faces": len(faces),
+            "people": len(people), "suggestions": len(suggested), "unknown": unknown,
+            "ms": round((time.monotonic() - started) * 1000),
+        })
+        metrics.emit({"AssetsProcessed": 1, "Faces": len(faces), "Matches": len(people),
+                      "Suggestions": len(suggested)}, asset.asset_id)
+        return Outcome(OutcomeKind.RECOGNISED, f"{len(people)} people, {len(suggested)} "
+                       f"suggested, {unknown} unknown", people=len(people))

@@ -1,0 +1,140 @@
+"""Training (a name put on a photo), untraining, and retroactive tagging of older assets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from . import metrics, state
+from .asset_faces import AssetFaces
+from .assets import Asset, AssetRef
+from .decide import left_alone
+from .faces import StoredFace
+from .names import PersonName
+from .outcome import AssetProblem, Outcome, OutcomeKind
+from .settings import Settings
+from .state import StateWriter
+from .stores import AssetLibrary, FaceStore
+
+log = logging.getLogger("facetag.training")
+
+# A second face at least this fraction of the largest one's area competes with it, so a
+# training photo does not show one dominant face.
+COMPETING_FACE_AREA = 0.5
+# Rekognition's own default for AssociateFaces: a new training face must look like the
+# person's other training faces at least this much.
+TRAINING_CONSISTENCY_THRESHOLD = 75.0
+
+
+class Trainer:
+    def __init__(self, settings: Settings, faces: FaceStore, library: AssetLibrary,
+                 asset_faces: AssetFaces, writer: StateWriter) -> None:
+        self.settings = settings
+        self.faces = faces
+        self.library = library
+        self.asset_faces = asset_faces
+        self.writer = writer
+
+    def train(self, asset: Asset, name: PersonName) -> Outcome:
+        s = self.settings
+        previous = state.read(asset, s).trained
+        if previous and previous != name.display:
+            self.untrain(asset.ref, PersonName.parse(previous), write=False)
+        try:
+            faces = self.asset_faces.of(asset)
+        except AssetProblem as problem:
+            raise AssetProblem(str(problem), label=name.display) from None
+        face_ids = [f.face_id for f in faces]
+        try:
+            face = self._dominant_face(asset, faces)
+            self._associate(name, face)
+        except AssetProblem as problem:
+            raise AssetProblem(str(problem), face_ids, name.display) from None
+        self.writer.result(asset, state.trained_context(asset, name, face_ids),
+                           [s.person_tag_prefix + name.display, s.trained_tag])
+        tagged = self.tag_older_assets(name, face.face_id, exclude=asset.asset_id)
+        log.info("trained", extra={"asset_id": asset.asset_id, "outcome": OutcomeKind.TRAINED,
+                                   "faces": len(faces), "retroactive": tagged})
+        metrics.emit({"AssetsProcessed": 1, "Trained": 1, "Faces": len(faces), "Matches": tagged},
+                     asset.asset_id)
+        return Outcome(OutcomeKind.TRAINED, f"{name.display}; tagged {tagged} older assets",
+                       people=1, tagged_older=tagged)
+
+    def _associate(self, name: PersonName, face: StoredFace) -> None:
+        user_id = self._user_id_for(name)
+        self.faces.ensure_user(user_id)
+        outcome = self.faces.associate(user_id, [face.face_id], TRAINING_CONSISTENCY_THRESHOLD)
+        for _, reasons, confidence in outcome.refused:
+            if "LOW_MATCH_CONFIDENCE" in reasons:
+                raise AssetProblem(
+                    f"this face does not look like the other training photos of "
+                    f"{name.display} (similarity {confidence:.0f})")
+            if "ASSOCIATED_TO_A_DIFFERENT_USER" in reasons:
+                raise AssetProblem("this face already trains another person")
+            raise AssetProblem(f"Rekognition refused the face ({', '.join(reasons)})")
+
+    def _dominant_face(self, asset: Asset, faces: Sequence[StoredFace]) -> StoredFace:
+        if not faces:
+            raise AssetProblem("no face found on the training photo")
+        usable = self.asset_faces.usable(asset, faces)
+        if not usable:
+            raise AssetProblem("the face is too small or blurred to train from")
+        if len(usable) > 1 and usable[1].box.area >= COMPETING_FACE_AREA * usable[0].box.area:
+            raise AssetProblem(f"{len(usable)} faces of similar size: a training photo must "
+                               "show one person clearly")
+        return usable[0]
+
+    def _user_id_for(self, name: PersonName) -> str:
+        """The person's user, hidden or not (a hidden person keeps collecting faces)."""
+        if self.faces.user_faces(name.hidden_user_id):
+            return name.hidden_user_id
+        return name.user_id
+
+    def untrain(self, ref: AssetRef, name: PersonName, write: bool = True) -> Outcome:
+        """This asset's face stops counting for `name`; a person left without faces goes."""
+        removed = 0
+        for user_id in (name.user_id, name.hidden_user_id):
+            faces = self.faces.user_faces(user_id)
+            mine = [f.face_id for f in faces if f.asset_id == ref.asset_id]
+            if mine:
+                self.faces.disassociate(user_id, mine)
+                removed += len(mine)
+            if faces and len(mine) == len(faces):
+                self.faces.delete_user(user_id)
+        # No face of this asset trained `name` (e.g. an operator renamed the person, and this
+        # is the echo of the old label's removal): the asset's training state is not ours.
+        if write and removed:
+            self.writer.untrained(ref)
+        log.info("untrained", extra={"asset_id": ref.asset_id, "outcome": OutcomeKind.UNTRAINED,
+                                     "faces": removed})
+        return Outcome(OutcomeKind.UNTRAINED, name.display)
+
+    def tag_older_assets(self, name: PersonName, face_id: str, exclude: str = "") -> int:
+        """Tag every earlier asset whose faces match a new training face: one search, then
+        batched Cloudinary calls (100 ids per read, 1000 per tag write)."""
+        s = self.settings
+        best: dict[str, float] = {}
+        for m in self.faces.search_faces(face_id, s.suggest_threshold):
+            if m.asset_id and m.asset_id != exclude:
+                best[m.asset_id] = max(best.get(m.asset_id, 0.0), m.similarity)
+        if not best:
+            return 0
+        person_tag = s.person_tag_prefix + name.display
+        suggest_tag = s.suggest_tag_prefix + name.display
+        confident: dict[str, list[str]] = {}
+        suggested: dict[str, list[str]] = {}
+        for asset in self.library.assets_by_ids(list(best)).values():
+            if (left_alone(asset, s) is not None
+                    or name.display in state.read(asset, s).rejected
+                    or person_tag in asset.tags):
+                continue
+            target = confident if best[asset.asset_id] >= s.match_threshold else suggested
+            if target is suggested and suggest_tag in asset.tags:
+                continue
+            target.setdefault(asset.ref.delivery_type, []).append(asset.public_id)
+        tagged = 0
+        for delivery_type, ids in confident.items():
+            tagged += len(self.library.add_tags(ids, [person_tag], delivery_type))
+        for delivery_type, ids in suggested.items():
+            self.library.add_tags(ids, [suggest_tag], delivery_type)
+        return tagged
