@@ -95,7 +95,8 @@ class Notifier:
                 if not hasattr(self._settings, name):
                     raise ValueError(f"unknown notification setting {name!r}")
                 setattr(self._settings, name, value)
-            if not 0.0 <= self._settings.drop_rate <= 1.0 or not 0.0 <= self._settings.duplicate_rate <= 1.0:
+            settings = self._settings
+            if not (0.0 <= settings.drop_rate <= 1.0 and 0.0 <= settings.duplicate_rate <= 1.0):
                 raise ValueError("drop_rate and duplicate_rate must be between 0 and 1")
             if self._settings.signature_algorithm not in ("sha1", "sha256"):
                 raise ValueError("signature_algorithm must be sha1 or sha256")
@@ -200,7 +201,8 @@ class Notifier:
         try:
             with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
                 response.read()
-                return 200 <= response.status < 300
+                status: int = response.status
+                return 200 <= status < 300
         except (urllib.error.URLError, OSError, ValueError) as exc:
             log.info("notification to %s failed (attempt %d): %s",
                      delivery.url, delivery.attempt + 1, exc)

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulators.cloudinary import search
+from emulators.cloudinary.exceptions import BadRequest
+from emulators.cloudinary.expression import parse
+from emulators.cloudinary.terms import word_tokens
 from emulators.cloudinary.wire import parse_context, parse_tags
 
 keys = st.text(st.characters(blacklist_characters="=|\\", blacklist_categories=("Cs",)),
@@ -35,8 +37,8 @@ def test_tags_split_on_commas_in_strings_and_lists() -> None:
 
 
 def test_word_tokens_split_on_punctuation_and_fold_case() -> None:
-    assert search.word_tokens("person:Jane Doe") == ["person", "jane", "doe"]
-    assert search.word_tokens("full-analysis") == ["full", "analysis"]
+    assert word_tokens("person:Jane Doe") == ["person", "jane", "doe"]
+    assert word_tokens("full-analysis") == ["full", "analysis"]
 
 
 @pytest.mark.parametrize("expression", [
@@ -45,8 +47,8 @@ def test_word_tokens_split_on_punctuation_and_fold_case() -> None:
     "asset_folder:events/*",
 ])
 def test_malformed_expressions_are_parse_errors(expression: str) -> None:
-    with pytest.raises(search.SearchError):
-        search.parse(expression)
+    with pytest.raises(BadRequest):
+        parse(expression)
 
 
 @pytest.mark.parametrize("expression", [
@@ -57,4 +59,4 @@ def test_malformed_expressions_are_parse_errors(expression: str) -> None:
     "width>=100 AND bytes<5000", "created_at:{1w TO 0h}",
 ])
 def test_supported_expressions_parse(expression: str) -> None:
-    search.parse(expression)
+    parse(expression)
