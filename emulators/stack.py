@@ -42,9 +42,6 @@ class LocalStack:
         return stack_env(self.rekognition.url, self.cloudinary.url, api_key, api_secret,
                          self.settings)
 
-    def librarian_env(self) -> dict[str, str]:
-        return self.env(LIBRARIAN_KEY, LIBRARIAN_SECRET)
-
     @contextlib.contextmanager
     def sdk(self, api_key: str = LIBRARIAN_KEY, api_secret: str = LIBRARIAN_SECRET
             ) -> Iterator[None]:

@@ -34,12 +34,6 @@ def string_to_sign(params: Mapping[str, ParamValue], *, signature_version: int =
     return "&".join(sorted(pairs))
 
 
-def sign_params(params: Mapping[str, ParamValue], secret: str, algorithm: str = "sha1",
-                signature_version: int = 2) -> str:
-    text = string_to_sign(params, signature_version=signature_version)
-    return ALGORITHMS[algorithm]((text + secret).encode()).hexdigest()
-
-
 def upload_signature_matches(params: Mapping[str, ParamValue], secret: str, signature: str
                              ) -> bool:
     """Check `signature` the way Cloudinary would; the algorithm follows from its length."""
