@@ -7,7 +7,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,11 +57,28 @@ class CloudinaryServer:
         return dict(self.admin("GET", "stats"))
 
     def wait_until_notifications_sent(self, timeout: float = 10.0) -> None:
+        """Until nothing is queued, waiting for a retry or in flight: every notification
+        queued so far has been answered (or given up)."""
         deadline = time.monotonic() + timeout
         while self.admin("GET", "notifications/pending")["pending"]:
             if time.monotonic() > deadline:
                 raise TimeoutError("notifications still pending")
             time.sleep(0.02)
+
+    def wait_for_notification_counters(self, condition: Callable[[dict[str, int]], bool],
+                                       timeout: float = 10.0) -> dict[str, int]:
+        """Until the stand-in's own notification counters (sent, retried, …) meet
+        `condition`; returns them."""
+        deadline = time.monotonic() + timeout
+        while not condition(counters := self.stats()["notifications"]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"notification counters still {counters}")
+            time.sleep(0.02)
+        return dict(counters)
+
+    def sent_notifications(self) -> list[dict[str, Any]]:
+        """The deliveries the stand-in made, with its own queued_at and sent_at times."""
+        return list(self.admin("GET", "notifications/sent")["sent"])
 
 
 def sdk_config_for(server: CloudinaryServer) -> dict[str, Any]:

@@ -3,6 +3,8 @@ notification settings. Not part of Cloudinary."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from ..common.faults import FaultPlan
 from ..common.http import Answer, json_answer
 from .exceptions import BadRequest, NotFound
@@ -42,6 +44,8 @@ class Controls:
             return json_answer(200, vars(notifier.settings))
         if method == "GET" and route == "notifications/pending":
             return json_answer(200, {"pending": notifier.pending()})
+        if method == "GET" and route == "notifications/sent":
+            return json_answer(200, {"sent": [asdict(s) for s in notifier.sent()]})
         if method == "POST" and route == "faults":
             return self.faults(body)
         if method == "POST" and route == "rate_limit":
