@@ -10,6 +10,13 @@ from .assets import Asset
 from .wire import iso
 
 
+def _with_tags(result: dict[str, Any], asset: Asset) -> None:
+    # Admin API answers list tags sorted and leave the key out when there are none: the SDK's
+    # own tests, run against live accounts, expect both (test_tags, test_remove_all_tags).
+    if asset.tags:
+        result["tags"] = sorted(asset.tags)
+
+
 class Shapes:
     """Builds the JSON shapes of assets; knows the server's delivery base URL."""
 
@@ -38,6 +45,8 @@ class Shapes:
         }
 
     def upload_result(self, asset: Asset, api_key: str) -> dict[str, Any]:
+        """Upload and explicit answers (and the upload notification): tags as stored, `[]`
+        when none, like the upload responses in Cloudinary's documentation and SDK tests."""
         result = self.common(asset)
         result["tags"] = list(asset.tags)
         if asset.context:
@@ -47,8 +56,9 @@ class Shapes:
 
     def details(self, asset: Asset) -> dict[str, Any]:
         result = self.common(asset)
+        _with_tags(result, asset)
         result.update({
-            "tags": list(asset.tags), "metadata": {}, "derived": [], "status": "active",
+            "metadata": {}, "derived": [], "status": "active",
             "pixels": asset.width * asset.height,
             "last_updated": {k: v for k, v in {
                 "tags_updated_at": iso(asset.tags_updated_at),
@@ -64,7 +74,7 @@ class Shapes:
     def listed(self, asset: Asset, *, tags: bool, context: bool) -> dict[str, Any]:
         result = self.common(asset)
         if tags:
-            result["tags"] = list(asset.tags)
+            _with_tags(result, asset)
         if context and asset.context:
             result["context"] = {"custom": dict(asset.context)}
         return result
@@ -78,7 +88,7 @@ class Shapes:
                        "access_control": None})
         wanted = with_fields | (fields or set())
         if "tags" in wanted:
-            result["tags"] = list(asset.tags)
+            _with_tags(result, asset)
         if "context" in wanted:
             result["context"] = dict(asset.context)  # flat in search results, unlike details
         if fields:

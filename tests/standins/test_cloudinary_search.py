@@ -81,10 +81,10 @@ def test_asset_id_match(small_library: dict) -> None:
     assert ids(search(f"asset_id={asset_id}")) == ["other"]
 
 
-def test_search_results_have_flat_context_and_tag_list(small_library: dict) -> None:
+def test_search_results_have_flat_context_and_sorted_tag_list(small_library: dict) -> None:
     (hit,) = search('tags="person:Jane Doe"')["resources"]
     assert hit["context"] == {"person": "Jane Doe"}
-    assert hit["tags"] == ["person:Jane Doe", "facetag:v3"]
+    assert hit["tags"] == ["facetag:v3", "person:Jane Doe"]
     assert hit["asset_id"] == small_library["events/one"]["asset_id"]
 
 

@@ -135,13 +135,37 @@ def test_add_remove_and_replace_tags(cloudinary_sdk: SdkHandle) -> None:
     cloudinary.uploader.upload(jpeg_bytes(), public_id="b")
     added = cloudinary.uploader.add_tag("person:Jane Doe,facetag:v-1", ["a", "b", "missing"])
     assert added["public_ids"] == ["a", "b"]  # unknown ids are skipped silently
-    assert cloudinary.api.resource("a")["tags"] == ["keep", "person:Jane Doe", "facetag:v-1"]
+    assert cloudinary.api.resource("a")["tags"] == ["facetag:v-1", "keep", "person:Jane Doe"]
     cloudinary.uploader.remove_tag("facetag:v-1", ["a"])
     assert cloudinary.api.resource("a")["tags"] == ["keep", "person:Jane Doe"]
     cloudinary.uploader.replace_tag("only", ["a"])
     assert cloudinary.api.resource("a")["tags"] == ["only"]
     cloudinary.uploader.remove_all_tags(["a", "b"])
-    assert cloudinary.api.resource("a")["tags"] == [] == cloudinary.api.resource("b")["tags"]
+    assert "tags" not in cloudinary.api.resource("a")
+    assert "tags" not in cloudinary.api.resource("b")
+
+
+def test_admin_answers_list_tags_sorted_whatever_order_they_came_in(
+        cloudinary_sdk: SdkHandle) -> None:
+    # The SDK's test_tags / test_multiple_tags, run against live accounts, expect this order.
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(), public_id="a", tags=["zeta", "alpha"])
+    cloudinary.uploader.add_tag(["tag2", "tag1"], ["a"])
+    expected = ["alpha", "tag1", "tag2", "zeta"]
+    assert cloudinary.api.resource("a")["tags"] == expected
+    assert cloudinary.api.update("a", context={"k": "v"})["tags"] == expected
+    by_id = cloudinary.api.resources_by_asset_ids([uploaded["asset_id"]], tags=True)
+    assert by_id["resources"][0]["tags"] == expected
+    assert cloudinary.api.resources_by_tag("alpha", tags=True)["resources"][0]["tags"] == expected
+    hit = cloudinary.Search().expression("public_id=a").with_field("tags").execute()
+    assert hit["resources"][0]["tags"] == expected
+
+
+def test_an_untagged_asset_has_no_tags_key_in_admin_answers(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(), public_id="a")
+    assert uploaded["tags"] == []  # upload answers always carry the list
+    assert "tags" not in cloudinary.api.resource("a")
+    by_id = cloudinary.api.resources_by_asset_ids([uploaded["asset_id"]], tags=True)
+    assert "tags" not in by_id["resources"][0]
 
 
 def test_tag_list_argument_adds_every_tag(cloudinary_sdk: SdkHandle) -> None:
@@ -154,7 +178,7 @@ def test_exclusive_tag_moves_to_the_named_assets_only(cloudinary_sdk: SdkHandle)
     cloudinary.uploader.upload(jpeg_bytes(), public_id="a", tags="cover")
     cloudinary.uploader.upload(jpeg_bytes(), public_id="b")
     cloudinary.uploader.add_tag("cover", ["b"], exclusive=True)
-    assert cloudinary.api.resource("a")["tags"] == []
+    assert "tags" not in cloudinary.api.resource("a")
     assert cloudinary.api.resource("b")["tags"] == ["cover"]
 
 
