@@ -42,7 +42,8 @@ class Notifications:
     def uploaded(self, upload_answer: dict[str, Any], caller: str, call_url: str) -> None:
         payload = {"notification_type": "upload", "timestamp": iso(time.time()),
                    "request_id": uuid.uuid4().hex, **upload_answer}
-        payload.pop("api_key", None)
+        for answer_only in ("api_key", "signature"):
+            payload.pop(answer_only, None)
         self.send("upload", payload, caller, call_url)
 
     def renamed(self, asset: Asset, from_public_id: str, caller: str, call_url: str) -> None:

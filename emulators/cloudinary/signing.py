@@ -34,6 +34,12 @@ def string_to_sign(params: Mapping[str, ParamValue], *, signature_version: int =
     return "&".join(sorted(pairs))
 
 
+def api_signature(params: Mapping[str, ParamValue], secret: str, algorithm: str = "sha1"
+                  ) -> str:
+    """What the SDK's `api_sign_request` gives for these params."""
+    return ALGORITHMS[algorithm]((string_to_sign(params) + secret).encode()).hexdigest()
+
+
 def upload_signature_matches(params: Mapping[str, ParamValue], secret: str, signature: str
                              ) -> bool:
     """Check `signature` the way Cloudinary would; the algorithm follows from its length."""

@@ -13,7 +13,7 @@ from .assets import ImageFacts, UploadRequest, random_public_id
 from .delivery import inspect_image
 from .exceptions import AuthorizationRequired, BadRequest
 from .service import Service
-from .signing import string_to_sign, upload_signature_matches
+from .signing import api_signature, string_to_sign, upload_signature_matches
 from .wire import (
     Params,
     as_list,
@@ -100,6 +100,11 @@ class UploadApi:
             context=context, overwrite=truthy(params.get("overwrite"), True),
             original_filename=stem))
         answer = self.service.shapes.upload_result(result.asset, caller)
+        # The answer is signed like a request, so a client can check where it came from.
+        answer["signature"] = api_signature(
+            {"public_id": result.asset.public_id, "version": str(result.asset.version)},
+            self.service.config.credentials[caller],
+            "sha256" if len(scalar(params, "signature")) == 64 else "sha1")
         if result.existing:
             answer["existing"] = True
             return json_answer(200, answer)

@@ -30,6 +30,16 @@ def test_upload_returns_asset_with_id_version_size_tags_and_context(cloudinary_s
     assert result["secure_url"].startswith(cloudinary_sdk.base_url)
 
 
+def test_upload_answer_is_signed_with_the_callers_secret(cloudinary_sdk: SdkHandle) -> None:
+    # As the SDK's test_upload and test_upload_data_uri check it.
+    for api_key, api_secret in ((cloudinary_sdk.api_key, cloudinary_sdk.api_secret),
+                                (LIBRARIAN_KEY, LIBRARIAN_SECRET)):
+        result = cloudinary.uploader.upload(jpeg_bytes(), api_key=api_key, api_secret=api_secret)
+        expected = cloudinary.utils.api_sign_request(
+            {"public_id": result["public_id"], "version": result["version"]}, api_secret)
+        assert result["signature"] == expected
+
+
 def test_upload_without_public_id_gets_a_random_one_inside_the_folder(cloudinary_sdk: SdkHandle) -> None:
     result = cloudinary.uploader.upload(jpeg_bytes(), folder="inbox")
     assert re.fullmatch(r"inbox/[a-z0-9]{20}", result["public_id"])
@@ -106,6 +116,9 @@ def test_hand_signed_request_matches_the_sdk_signing_helper(cloudinary_sdk: SdkH
 def test_sha256_request_signature_is_accepted(cloudinary_sdk: SdkHandle) -> None:
     result = cloudinary.uploader.upload(jpeg_bytes(), public_id="p", signature_algorithm="sha256")
     assert result["public_id"] == "p"
+    assert result["signature"] == cloudinary.utils.api_sign_request(
+        {"public_id": "p", "version": result["version"]}, cloudinary_sdk.api_secret,
+        algorithm="sha256")
 
 
 def test_unknown_api_key_is_refused_with_401(cloudinary_sdk: SdkHandle) -> None:
