@@ -159,9 +159,9 @@ def new_asset(upload: UploadRequest, public_id: str, tags: list[str], version: i
                  tags=tags, context=dict(upload.context or {}))
 
 
-def random_public_id() -> str:
+def random_public_id(length: int = 20) -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(secrets.choice(alphabet) for _ in range(20))
+    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 import time
 from urllib.parse import unquote
 
@@ -27,9 +29,32 @@ from .wire import (
 )
 
 STALE_REQUEST_SECONDS = 3600
+UNIQUE_SUFFIX_LENGTH = 6  # `logo_[a-z0-9]{6}`, as the SDK's test_use_filename expects
 ACTIONS = ("upload", "explicit", "rename", "destroy", "tags", "context", "metadata")
 
 Files = dict[str, tuple[str, bytes]]
+
+
+def _original_filename(params: Params, filename: str) -> str:
+    """`filename_override`, or the uploaded file's name, without directories or extension (the
+    SDK sends a local file's whole path)."""
+    name = scalar(params, "filename_override") or filename
+    return os.path.splitext(re.split(r"[/\\]", name)[-1])[0]
+
+
+def _public_id(params: Params, original: str) -> str | None:
+    """The public_id asked for: given, or the original filename (`use_filename`, with a random
+    suffix unless `unique_filename` is false), under `folder` if any; None for a random one."""
+    public_id = scalar(params, "public_id") or None
+    if public_id is None and original and truthy(params.get("use_filename"), False):
+        public_id = original
+        if truthy(params.get("unique_filename"), True):
+            public_id += "_" + random_public_id(UNIQUE_SUFFIX_LENGTH)
+    folder = scalar(params, "folder").strip("/")
+    if folder:
+        # `folder` prefixes the public_id (fixed-folder behaviour) and names the folder.
+        public_id = f"{folder}/{public_id or random_public_id()}"
+    return public_id
 
 
 class UploadApi:
@@ -83,22 +108,17 @@ class UploadApi:
         resolved_type = resource_type
         if resource_type == "auto":
             resolved_type = "image" if facts.width else "raw"
-        public_id = scalar(params, "public_id") or None
+        original = _original_filename(params, filename)
         folder = scalar(params, "folder").strip("/")
-        if folder:
-            # `folder` prefixes the public_id (fixed-folder behaviour) and names the folder.
-            public_id = f"{folder}/{public_id or random_public_id()}"
         asset_folder = scalar(params, "asset_folder") or (folder or None)
-        stem = filename.rsplit(".", 1)[0] if filename else ""
-        if public_id is None and truthy(params.get("use_filename"), False) and stem:
-            public_id = stem
         tags = parse_tags(params.get("tags")) if params.get("tags") else None
         context = given_context(params)
         result = self.library.upload(UploadRequest(
-            data=data, facts=facts, public_id=public_id, resource_type=resolved_type,
+            data=data, facts=facts, public_id=_public_id(params, original),
+            resource_type=resolved_type,
             type=scalar(params, "type") or "upload", asset_folder=asset_folder, tags=tags,
             context=context, overwrite=truthy(params.get("overwrite"), True),
-            original_filename=stem))
+            original_filename=original))
         answer = self.service.shapes.upload_result(result.asset, caller)
         # The answer is signed like a request, so a client can check where it came from.
         answer["signature"] = api_signature(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
+from pathlib import Path
 
 import cloudinary
 import cloudinary.api
@@ -38,6 +40,51 @@ def test_upload_answer_is_signed_with_the_callers_secret(cloudinary_sdk: SdkHand
         expected = cloudinary.utils.api_sign_request(
             {"public_id": result["public_id"], "version": result["version"]}, api_secret)
         assert result["signature"] == expected
+
+
+@pytest.fixture
+def logo_path(tmp_path: Path) -> Path:
+    """A local image inside a directory, as the SDK's tests upload `test/resources/logo.png`."""
+    path = tmp_path / "resources" / "logo.png"
+    path.parent.mkdir()
+    path.write_bytes(jpeg_bytes())
+    return path
+
+
+def test_use_filename_takes_the_base_name_with_a_unique_suffix_by_default(
+        cloudinary_sdk: SdkHandle, logo_path: Path) -> None:
+    # The SDK sends the whole local path as the file's name (test_use_filename).
+    result = cloudinary.uploader.upload(str(logo_path), use_filename=True)
+    assert re.fullmatch(r"logo_[a-z0-9]{6}", result["public_id"])
+    assert result["original_filename"] == "logo"
+    exact = cloudinary.uploader.upload(str(logo_path), use_filename=True, unique_filename=False)
+    assert exact["public_id"] == "logo" and exact["asset_folder"] == ""
+    in_folder = cloudinary.uploader.upload(str(logo_path), use_filename=True,
+                                           unique_filename=False, folder="inbox")
+    assert in_folder["public_id"] == "inbox/logo"
+
+
+def test_original_filename_is_the_base_name_of_the_uploaded_file(
+        cloudinary_sdk: SdkHandle, tmp_path: Path) -> None:
+    path = tmp_path / "logo-๑.png"  # test_upload_unicode_filename
+    path.write_bytes(jpeg_bytes())
+    result = cloudinary.uploader.upload(str(path), use_filename=True, unique_filename=False)
+    assert result["public_id"] == result["original_filename"] == "logo-๑"
+    random_id = cloudinary.uploader.upload(str(path))
+    assert random_id["original_filename"] == "logo-๑"
+    assert re.fullmatch(r"[a-z0-9]{20}", random_id["public_id"])
+
+
+def test_a_stream_without_a_name_is_called_stream(cloudinary_sdk: SdkHandle) -> None:
+    result = cloudinary.uploader.upload(io.BytesIO(jpeg_bytes()))  # test_upload_file_io_...
+    assert result["original_filename"] == "stream"
+
+
+def test_filename_override_sets_original_filename(cloudinary_sdk: SdkHandle,
+                                                  logo_path: Path) -> None:
+    result = cloudinary.uploader.upload(str(logo_path), filename_override="overridden")
+    assert result["original_filename"] == "overridden"  # test_upload_filename_override
+    assert cloudinary.api.resource(result["public_id"])["original_filename"] == "overridden"
 
 
 def test_upload_without_public_id_gets_a_random_one_inside_the_folder(cloudinary_sdk: SdkHandle) -> None:
