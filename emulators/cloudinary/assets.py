@@ -48,8 +48,7 @@ class Asset:
 
     def set_tags(self, new: list[str], now: float) -> TagChange | None:
         """Replace the tags; what changed, or None if nothing did."""
-        if len(new) > MAX_TAGS_PER_ASSET:
-            raise BadRequest(f"Too many tags on {self.public_id} (max {MAX_TAGS_PER_ASSET})")
+        check_tag_count(new, self.public_id)
         added = [t for t in new if t not in self.tags]
         removed = [t for t in self.tags if t not in new]
         if not added and not removed:
@@ -147,6 +146,7 @@ class ImageFacts:
 def new_asset(upload: UploadRequest, public_id: str, tags: list[str], version: int, now: float
               ) -> Asset:
     """A first upload; without `asset_folder` the folder is the public_id's directory."""
+    check_tag_count(tags, public_id)
     folder = (upload.asset_folder if upload.asset_folder is not None
               else public_id.rpartition("/")[0])
     facts = upload.facts
@@ -175,6 +175,11 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
             raise BadRequest(f"Tag is too long (max {MAX_TAG_LENGTH} characters): {tag[:40]}...")
         seen.append(tag)
     return seen
+
+
+def check_tag_count(tags: list[str], public_id: str) -> None:
+    if len(tags) > MAX_TAGS_PER_ASSET:
+        raise BadRequest(f"Too many tags on {public_id} (max {MAX_TAGS_PER_ASSET})")
 
 
 def check_tag_command(command: str, tags: list[str]) -> None:

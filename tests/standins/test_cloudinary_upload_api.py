@@ -228,6 +228,21 @@ def test_an_untagged_asset_has_no_tags_key_in_admin_answers(cloudinary_sdk: SdkH
     assert "tags" not in by_id["resources"][0]
 
 
+def test_an_asset_takes_at_most_1000_tags_on_upload_as_with_add_tag(
+        cloudinary_sdk: SdkHandle) -> None:
+    tags = [f"t{i:04d}" for i in range(1001)]
+    with pytest.raises(cloudinary.exceptions.BadRequest, match="Too many tags"):
+        cloudinary.uploader.upload(jpeg_bytes(), public_id="new", tags=tags)
+    with pytest.raises(cloudinary.exceptions.NotFound):
+        cloudinary.api.resource("new")
+    cloudinary.uploader.upload(jpeg_bytes(), public_id="full", tags=tags[:1000])
+    assert len(cloudinary.api.resource("full")["tags"]) == 1000
+    with pytest.raises(cloudinary.exceptions.BadRequest, match="Too many tags"):
+        cloudinary.uploader.upload(jpeg_bytes(), public_id="full", tags=tags)  # an overwrite
+    with pytest.raises(cloudinary.exceptions.BadRequest, match="Too many tags"):
+        cloudinary.uploader.add_tag("one more", ["full"])
+
+
 def test_tag_list_argument_adds_every_tag(cloudinary_sdk: SdkHandle) -> None:
     cloudinary.uploader.upload(jpeg_bytes(), public_id="a")
     cloudinary.uploader.add_tag(["x", "y"], ["a"])
