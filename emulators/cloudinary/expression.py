@@ -1,7 +1,8 @@
 """The search expression language: tokens and grammar, compiled to a predicate over assets.
 
 `parse(expression)` follows Cloudinary's documented syntax (fields, `:`/`=`/comparisons,
-ranges, `AND`/`OR`/`NOT`, `+`/`-`, parentheses); what each field matches is in `terms`.
+ranges, `AND`/`&&`, `OR`/`||`, `NOT`, `+`/`-`, parentheses, quotes and backslash escapes);
+what each field matches is in `terms`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ from .terms import Predicate, Range, Value, compile_free_text, compile_term
 
 _OPERATORS = (">=", "<=", ":", "=", ">", "<")
 _DELIMS = set('()[]{}"') | set(":=<>")
+_BRACKETS = {"(": "lparen", ")": "rparen", "[": "lbracket", "]": "rbracket", "{": "lbrace",
+             "}": "rbrace"}
+_SYMBOLS = {"&&": "and", "||": "or"}  # documented spellings of AND and OR
+_KEYWORDS = ("AND", "OR", "NOT", "TO")
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # word, quoted, op, lparen, rparen, lbracket, rbracket, lbrace, rbrace, and, or, not, plus, minus
+    # word, quoted, op, lparen, rparen, lbracket, rbracket, lbrace, rbrace, and, or, not, to,
+    # plus, minus
+    kind: str
     text: str
     pos: int
 
@@ -32,45 +39,57 @@ def tokenize(expression: str) -> list[Token]:
             continue
         after_op = bool(tokens) and tokens[-1].kind == "op"
         if ch == '"':
-            j, buf = i + 1, []
-            while j < n and expression[j] != '"':
-                if expression[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(expression[j])
-                j += 1
-            if j >= n:
-                raise BadRequest(f"Unterminated quote at position {i}")
-            tokens.append(Token("quoted", "".join(buf), i))
-            i = j + 1
-            continue
-        if ch in "()[]{}":
-            kind = {"(": "lparen", ")": "rparen", "[": "lbracket", "]": "rbracket",
-                    "{": "lbrace", "}": "rbrace"}[ch]
-            tokens.append(Token(kind, ch, i))
-            i += 1
-            continue
-        op = next((o for o in _OPERATORS if expression.startswith(o, i)), None)
-        if op is not None:
+            text, end = _quoted(expression, i)
+            tokens.append(Token("quoted", text, i))
+        elif ch in _BRACKETS:
+            tokens.append(Token(_BRACKETS[ch], ch, i))
+            end = i + 1
+        elif (symbol := expression[i:i + 2]) in _SYMBOLS:
+            tokens.append(Token(_SYMBOLS[symbol], symbol, i))
+            end = i + 2
+        elif op := next((o for o in _OPERATORS if expression.startswith(o, i)), None):
             tokens.append(Token("op", op, i))
-            i += len(op)
-            continue
-        # A leading + or - is a prefix operator only where a term starts, never inside a value.
-        if ch in "+-" and not after_op:
+            end = i + len(op)
+        elif ch in "+-" and not after_op:
+            # A leading + or - is a prefix operator only where a term starts, not in a value.
             tokens.append(Token("plus" if ch == "+" else "minus", ch, i))
-            i += 1
-            continue
-        j = i
-        while j < n and not expression[j].isspace() and expression[j] not in _DELIMS:
-            j += 1
-        word = expression[i:j]
-        if not after_op and word in ("AND", "OR", "NOT", "TO"):
-            tokens.append(Token(word.lower(), word, i))
-        elif after_op:
-            tokens.append(Token("word", word, i))
+            end = i + 1
         else:
-            tokens.append(Token("word", word, i))
-        i = j
+            text, end = _word(expression, i)
+            keyword = not after_op and expression[i:end] in _KEYWORDS
+            tokens.append(Token(text.lower() if keyword else "word", text, i))
+        i = end
     return tokens
+
+
+def _quoted(expression: str, start: int) -> tuple[str, int]:
+    """A double-quoted term (`\\x` is a literal x); its text and the position after it."""
+    j, buf = start + 1, []
+    while j < len(expression) and expression[j] != '"':
+        if expression[j] == "\\" and j + 1 < len(expression):
+            j += 1
+        buf.append(expression[j])
+        j += 1
+    if j >= len(expression):
+        raise BadRequest(f"Unterminated quote at position {start}")
+    return "".join(buf), j + 1
+
+
+def _word(expression: str, start: int) -> tuple[str, int]:
+    """An unquoted term, up to a space, a delimiter or `&&`/`||`. A backslash escapes the next
+    character, reserved or not (`16\\:9`), as Cloudinary's expression syntax documents."""
+    j, buf = start, []
+    while j < len(expression):
+        ch = expression[j]
+        if ch == "\\" and j + 1 < len(expression):
+            buf.append(expression[j + 1])
+            j += 2
+            continue
+        if ch.isspace() or ch in _DELIMS or expression[j:j + 2] in _SYMBOLS:
+            break
+        buf.append(ch)
+        j += 1
+    return "".join(buf), j
 
 
 def _negated(predicate: Predicate) -> Predicate:

@@ -56,7 +56,8 @@ def test_malformed_expressions_are_parse_errors(expression: str) -> None:
     "tags:train", 'tags="person:Jane Doe"', 'context.person="Jane Doe"',
     'created_at:[4w TO 1w]', 'uploaded_at>"2026-05-01T00:00:00Z"', "public_id:events/*",
     'asset_folder:("x" OR "y")', "+tags:a -tags:b", "(tags:a OR tags:b) AND NOT tags:c",
-    "width>=100 AND bytes<5000", "created_at:{1w TO 0h}",
+    "width>=100 AND bytes<5000", "created_at:{1w TO 0h}", r"tags=16\:9", r"tags:long\ pants",
+    "tags:a || tags:b", "tags:a && -tags:b", r"\AND",
 ])
 def test_supported_expressions_parse(expression: str) -> None:
     parse(expression)

@@ -59,6 +59,20 @@ def test_not_after_and_excludes_too(small_library: dict) -> None:
     assert ids(search('tags:jane AND NOT tags="facetag:v3"')) == ["events/two"]
 
 
+def test_a_backslash_escapes_a_reserved_character_outside_quotes(small_library: dict) -> None:
+    cloudinary.uploader.upload(jpeg_bytes(8, 8), public_id="wide", tags="16:9,long pants")
+    assert ids(search(r"tags=16\:9")) == ids(search('tags="16:9"')) == ["wide"]
+    assert ids(search(r"tags=long\ pants")) == ["wide"]
+    assert ids(search(r"tags=16\:10")) == []
+
+
+def test_double_bar_and_double_ampersand_are_or_and_and(small_library: dict) -> None:
+    assert ids(search('tags="facetag:skip" || tags="person:John Smith"')) == [
+        "other", "people/three"]
+    assert ids(search('tags:jane && tags:analysis')) == ["events/two"]
+    assert ids(search("(tags:skip||tags:smith)&&-tags:skip")) == ["people/three"]
+
+
 def test_or_and_parentheses_combine(small_library: dict) -> None:
     result = search('(tags="facetag:skip" OR context.person="John Smith") AND type:upload')
     assert ids(result) == ["other", "people/three"]
