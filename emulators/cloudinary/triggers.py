@@ -12,6 +12,15 @@ from .exceptions import AlreadyExists, BadRequest, NotFound
 from .state_dir import StateDir
 
 MAX_PER_EVENT_TYPE = 30
+# The event types of Cloudinary's API description (and the SDK's create_trigger docstring).
+EVENT_TYPES = frozenset({
+    "all", "access_control_changed", "bulk_refresh_auto_fetch", "create_folder", "delete",
+    "delete_by_token", "delete_folder", "eager", "error", "explode", "generate_archive", "info",
+    "invalidate_custom_cdn", "moderation", "moderation_summary", "move",
+    "move_or_rename_asset_folder", "multi", "publish", "rename", "report",
+    "resource_context_changed", "resource_display_name_changed", "resource_metadata_changed",
+    "resource_tags_changed", "restore_asset_version", "sprite", "upload",
+})
 
 
 class Triggers:
@@ -28,6 +37,8 @@ class Triggers:
     def create(self, uri: str, event_type: str, uri_type: str = "webhook") -> Trigger:
         if not uri or not event_type:
             raise BadRequest("Must supply uri and event_type")
+        if event_type not in EVENT_TYPES:
+            raise BadRequest(f"Invalid event_type {event_type}")
         with self._lock:
             same_type = [t for t in self._triggers.values() if t.event_type == event_type]
             if len(same_type) >= MAX_PER_EVENT_TYPE:

@@ -103,6 +103,14 @@ def test_triggers_can_be_created_listed_and_deleted(cloudinary_sdk: SdkHandle) -
         cloudinary.api.delete_trigger(created["id"])
 
 
+def test_a_trigger_for_an_unknown_event_type_is_refused(cloudinary_sdk: SdkHandle) -> None:
+    with pytest.raises(cloudinary.exceptions.BadRequest, match="event_type"):
+        cloudinary.api.create_trigger("http://127.0.0.1:9/hook", "uploaded")
+    assert cloudinary.api.triggers()["triggers"] == []
+    every = cloudinary.api.create_trigger("http://127.0.0.1:9/hook", "all")
+    assert every["event_type"] == "all"
+
+
 def test_wrong_secret_is_refused_with_401(cloudinary_sdk: SdkHandle) -> None:
     with pytest.raises(cloudinary.exceptions.AuthorizationRequired):
         cloudinary.api.ping(api_secret="wrong")
