@@ -153,7 +153,11 @@ def parse_tags(value: Any) -> list[str]:
 
 
 def parse_context(value: Any) -> dict[str, str]:
-    """`k=v|k2=v2`, where `\\=`, `\\|` and `\\\\` are escapes; also a JSON object."""
+    """`k=v|k2=v2`, where `\\=` and `\\|` are escapes; also a JSON object.
+
+    Exactly what the SDK's `encode_context` sends: it escapes only `=` and `|`, so any other
+    backslash is the value's own (`back\\slash` stays `back\\slash`).
+    """
     if value is None or value == "":
         return {}
     if isinstance(value, dict):
@@ -167,7 +171,7 @@ def parse_context(value: Any) -> dict[str, str]:
     i = 0
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "=|":
             current.append(text[i + 1])
             i += 2
             continue

@@ -14,8 +14,10 @@ from emulators.cloudinary.wire import parse_context, parse_tags
 
 keys = st.text(st.characters(blacklist_characters="=|\\", blacklist_categories=("Cs",)),
                min_size=1, max_size=12).filter(lambda k: k.strip() == k and k != "")
-values = st.text(st.characters(blacklist_characters="\\", blacklist_categories=("Cs",)),
-                 min_size=1, max_size=30)
+# A value ending in a backslash is left out: before the next pair's "|" the SDK's encoding
+# reads as an escaped "|", for Cloudinary as for this server.
+values = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1,
+                 max_size=30).filter(lambda v: not v.endswith("\\"))
 
 
 @given(st.dictionaries(keys, values, min_size=1, max_size=5))
@@ -23,8 +25,9 @@ def test_context_encoded_by_the_sdk_decodes_to_the_same_dict(context: dict[str, 
     assert parse_context(cloudinary.utils.encode_context(context)) == context
 
 
-def test_doubled_backslash_is_a_literal_backslash() -> None:
-    assert parse_context(r"path=C:\\dir\|x\=y") == {"path": "C:\\dir|x=y"}
+def test_only_equals_and_pipe_are_escapes_any_other_backslash_is_kept() -> None:
+    assert parse_context(r"path=C:\\dir\|x\=y") == {"path": "C:\\\\dir|x=y"}
+    assert parse_context(r"k=back\slash|j=\\=") == {"k": "back\\slash", "j": "\\="}
 
 
 def test_empty_value_is_kept_so_add_can_delete_the_key() -> None:

@@ -269,13 +269,17 @@ def test_add_context_merges_and_empty_value_deletes_a_key(cloudinary_sdk: SdkHan
     assert cloudinary.api.resource("a")["context"] == {"custom": {"keep": "1", "new": "3"}}
 
 
-def test_context_values_with_equals_and_pipe_round_trip(cloudinary_sdk: SdkHandle) -> None:
-    cloudinary.uploader.upload(jpeg_bytes(), public_id="a")
+def test_context_values_with_equals_pipe_and_backslash_round_trip(
+        cloudinary_sdk: SdkHandle) -> None:
     value = "a=b|c=d \\ done"
+    cloudinary.uploader.upload(jpeg_bytes(), public_id="a", context={"up": r"back\slash"})
     cloudinary.uploader.add_context({"facetag_people": value, "other": "x"}, ["a"])
     custom = cloudinary.api.resource("a")["context"]["custom"]
-    assert custom["facetag_people"] == value.replace("\\", "")  # the SDK does not double "\"
-    assert custom["other"] == "x"
+    assert custom == {"up": r"back\slash", "facetag_people": value, "other": "x"}
+    updated = cloudinary.api.update("a", context={"path": r"C:\\dir\=x"})
+    assert updated["context"]["custom"] == {"path": r"C:\\dir\=x"}
+    explicit = cloudinary.uploader.explicit("a", type="upload", context={"k": "\\|\\"})
+    assert explicit["context"]["custom"] == {"k": "\\|\\"}
 
 
 def test_remove_all_context_clears_it(cloudinary_sdk: SdkHandle) -> None:
