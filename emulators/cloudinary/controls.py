@@ -30,6 +30,7 @@ class Controls:
         if method == "POST" and route == "reset":
             service.library.clear()
             service.triggers.clear()
+            service.chunks.clear()
             service.stats.reset()
             service.rate_limiter.reset(service.config.admin_rate_limit)
             service.faults.follow(no_faults())

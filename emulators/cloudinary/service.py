@@ -8,6 +8,7 @@ from pathlib import Path
 from ..common.faults import FaultInjector, FaultPlan
 from ..common.http import Answer, json_answer
 from ..common.stats import CallStats
+from .chunks import ChunkedUploads
 from .notifications import Notifications
 from .notifier import NotificationSettings, Notifier
 from .rate_limit import RateLimiter
@@ -54,14 +55,15 @@ def no_faults() -> FaultPlan[int]:
 
 
 class Service:
-    """The library, triggers, notifications, Admin quota, faults and call counters of one
-    server."""
+    """The library, triggers, chunked uploads in progress, notifications, Admin quota, faults
+    and call counters of one server."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         state = StateDir(config.state_dir) if config.state_dir else None
         self.library = Library(state)
         self.triggers = Triggers(state)
+        self.chunks = ChunkedUploads()
         self.shapes = Shapes(f"http://{config.host}:{config.port}", config.cloud_name)
         self.rate_limiter = RateLimiter(config.admin_rate_limit)
         self.faults = FaultInjector(no_faults())

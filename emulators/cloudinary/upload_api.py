@@ -71,7 +71,17 @@ class UploadApi:
             return fault
         caller = self.check_signature(params)
         if action == "upload":
-            return self.upload(resource_type, params, files, caller)
+            filename, data = self.file_param(params, files)
+            public_id = _public_id(params, _original_filename(params, filename))
+            if "content-range" in headers:
+                # The SDK sends each next chunk with the public_id the previous answer named.
+                chunk = self.service.chunks.add(
+                    f"{caller}:{headers.get('x-unique-upload-id', '')}",
+                    headers["content-range"], data, public_id or random_public_id())
+                if chunk.whole_file is None:
+                    return json_answer(200, {"done": False, "public_id": chunk.public_id})
+                public_id, data = chunk.public_id, chunk.whole_file
+            return self.upload(resource_type, params, filename, data, public_id, caller)
         if resource_type == "auto":
             raise BadRequest(f"Resource type auto is only for upload, not {action}")
         handler = {"explicit": self.explicit, "rename": self.rename, "destroy": self.destroy,
@@ -102,8 +112,8 @@ class UploadApi:
                                         f"String to sign - '{string_to_sign(params)}'.")
         return api_key
 
-    def upload(self, resource_type: str, params: Params, files: Files, caller: str) -> Answer:
-        filename, data = self.file_param(params, files)
+    def upload(self, resource_type: str, params: Params, filename: str, data: bytes,
+               public_id: str | None, caller: str) -> Answer:
         facts = self.facts_for(resource_type, data, filename)
         resolved_type = resource_type
         if resource_type == "auto":
@@ -114,8 +124,7 @@ class UploadApi:
         tags = parse_tags(params.get("tags")) if params.get("tags") else None
         context = given_context(params)
         result = self.library.upload(UploadRequest(
-            data=data, facts=facts, public_id=_public_id(params, original),
-            resource_type=resolved_type,
+            data=data, facts=facts, public_id=public_id, resource_type=resolved_type,
             type=scalar(params, "type") or "upload", asset_folder=asset_folder, tags=tags,
             context=context, overwrite=truthy(params.get("overwrite"), True),
             original_filename=original))
