@@ -8,32 +8,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from ..common.http import Answer, json_answer
 from . import search
-from .assets import RESOURCE_TYPES, Trigger
+from .assets import Trigger
 from .exceptions import AuthorizationRequired, BadRequest, CloudinaryError, NotFound
+from .resources_api import Handler, ResourcesApi
 from .service import Service, error_answer
-from .wire import (
-    as_list,
-    given_context,
-    iso,
-    parse_query,
-    parse_tags,
-    read_params,
-    scalar,
-    truthy,
-)
-
-_ASSET_ID = re.compile(r"^[0-9a-f]{32}$")
-
-Handler = Callable[[dict[str, Any]], Answer]
+from .wire import as_list, iso, parse_query, read_params, scalar
 
 
 def trigger_shape(trigger: Trigger) -> dict[str, Any]:
@@ -47,6 +33,7 @@ class AdminApi:
         self.service = service
         self.library = service.library
         self.shapes = service.shapes
+        self.resources = ResourcesApi(service)
 
     def handle(self, method: str, rest: list[str], query: str, headers: dict[str, str],
                body: bytes) -> Answer:
@@ -99,21 +86,7 @@ class AdminApi:
         if head == "resources":
             if method == "POST" and rest == ["resources", "search"]:
                 return "search", self.search
-            if method == "GET" and rest == ["resources", "by_asset_ids"]:
-                return "resources_by_asset_ids", self.resources_by_asset_ids
-            if method == "GET" and n == 2 and _ASSET_ID.match(rest[1]):
-                return "resource_by_asset_id", lambda p: self.resource_by_asset_id(rest[1])
-            if n >= 4 and rest[1] in RESOURCE_TYPES and rest[2] == "tags" and method == "GET":
-                tag = unquote("/".join(rest[3:]))
-                return "resources_by_tag", lambda p: self.resources_by_tag(rest[1], tag, p)
-            if n >= 4 and rest[1] in RESOURCE_TYPES:
-                public_id = unquote("/".join(rest[3:]))
-                if method == "GET":
-                    return "resource", lambda p: self.resource(rest[1], rest[2], public_id)
-                if method in ("POST", "PUT"):
-                    return "update", lambda p: self.update(rest[1], rest[2], public_id, p)
-            if n == 3 and rest[1] in RESOURCE_TYPES and method == "DELETE":
-                return "delete_resources", lambda p: self.delete_resources(rest[1], rest[2], p)
+            return self.resources.route(method, rest[1:])
         if head == "triggers":
             if n == 1 and method == "GET":
                 return "triggers", self.list_triggers
@@ -122,61 +95,6 @@ class AdminApi:
             if n == 2 and method == "DELETE":
                 return "delete_trigger", lambda p: self.delete_trigger(unquote(rest[1]))
         raise NotFound(f"No such Admin API route: {method} /{'/'.join(rest)}")
-
-    # ----------------------------------------------------------------- resources
-
-    def resource(self, resource_type: str, type_: str, public_id: str) -> Answer:
-        return json_answer(200, self.shapes.details(
-            self.library.get(public_id, resource_type, type_)))
-
-    def resource_by_asset_id(self, asset_id: str) -> Answer:
-        return json_answer(200, self.shapes.details(self.library.get_by_asset_id(asset_id)))
-
-    def resources_by_asset_ids(self, params: dict[str, Any]) -> Answer:
-        ids = as_list(params, "asset_ids")
-        if len(ids) > 100:
-            raise BadRequest("Too many asset_ids (max 100)")
-        tags, context = truthy(params.get("tags"), False), truthy(params.get("context"), False)
-        found = self.library.find_by_asset_ids(ids)
-        return json_answer(200, {"resources": [self.shapes.listed(a, tags=tags, context=context)
-                                               for a in found]})
-
-    def resources_by_tag(self, resource_type: str, tag: str, params: dict[str, Any]) -> Answer:
-        tags, context = truthy(params.get("tags"), False), truthy(params.get("context"), False)
-        expression = f'resource_type:{resource_type} AND tags="{tag}"'
-        page = search.run(self.library.snapshot(), expression,
-                          max_results=int(scalar(params, "max_results") or 10),
-                          next_cursor=scalar(params, "next_cursor") or None)
-        answer: dict[str, Any] = {"resources": [self.shapes.listed(a, tags=tags, context=context)
-                                                for a in page.assets]}
-        if page.next_cursor:
-            answer["next_cursor"] = page.next_cursor
-        return json_answer(200, answer)
-
-    def update(self, resource_type: str, type_: str, public_id: str, params: dict[str, Any]
-               ) -> Answer:
-        tags = parse_tags(params["tags"]) if "tags" in params else None
-        asset, tag_changes, context_changes = self.library.update(
-            public_id, tags=tags, context=given_context(params), resource_type=resource_type,
-            type_=type_)
-        self.service.notifications.changed(
-            tag_changes, context_changes,
-            self.service.config.api_key, scalar(params, "notification_url"))
-        return json_answer(200, self.shapes.details(asset))
-
-    def delete_resources(self, resource_type: str, type_: str, params: dict[str, Any]) -> Answer:
-        public_ids = as_list(params, "public_ids")
-        if not public_ids:
-            raise BadRequest("Must supply public_ids (or prefix/all, not supported here)")
-        if len(public_ids) > 100:
-            raise BadRequest("Too many public_ids (max 100)")
-        gone = self.library.delete(public_ids, resource_type, type_)
-        gone_ids = {a.public_id for a in gone}
-        deleted = {p: ("deleted" if p in gone_ids else "not_found") for p in public_ids}
-        counts = {p: {"original": 1 if p in gone_ids else 0, "derived": 0} for p in public_ids}
-        self.service.notifications.deleted(gone, self.service.config.api_key,
-                                           scalar(params, "notification_url"))
-        return json_answer(200, {"deleted": deleted, "deleted_counts": counts, "partial": False})
 
     # ----------------------------------------------------------------- search
 

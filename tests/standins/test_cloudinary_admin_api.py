@@ -12,7 +12,8 @@ import cloudinary.uploader
 import pytest
 import urllib3
 
-from tests.fixtures_cloudinary import LIBRARIAN_KEY, LIBRARIAN_SECRET, SdkHandle, jpeg_bytes
+from tests.fixtures_cloudinary import (LIBRARIAN_KEY, LIBRARIAN_SECRET, NotificationInbox,
+                                       SdkHandle, jpeg_bytes)
 
 
 def test_ping_answers_ok_with_rate_limit_headers(cloudinary_sdk: SdkHandle) -> None:
@@ -87,6 +88,26 @@ def test_delete_resources_reports_deleted_and_not_found(cloudinary_sdk: SdkHandl
     assert result["deleted"] == {"events/a": "deleted", "missing": "not_found"}
     with pytest.raises(cloudinary.exceptions.NotFound):
         cloudinary.api.resource("events/a")
+
+
+def test_delete_resources_by_tag_deletes_every_asset_carrying_it(
+        cloudinary_sdk: SdkHandle, notification_inbox: NotificationInbox) -> None:
+    cloudinary_sdk.server.admin("POST", "notifications", {"url": notification_inbox.url})
+    a = cloudinary.uploader.upload(jpeg_bytes(), public_id="a", tags="old,keep")
+    cloudinary.uploader.upload(jpeg_bytes(), public_id="b", tags="keep")
+    c = cloudinary.uploader.upload(jpeg_bytes(), public_id="c", tags="old", type="private")
+    cloudinary.uploader.upload(b"notes", public_id="n.txt", tags="old", resource_type="raw")
+    result = cloudinary.api.delete_resources_by_tag("old")
+    assert result["deleted"] == {"a": "deleted", "c": "deleted"}
+    assert result["partial"] is False
+    with pytest.raises(cloudinary.exceptions.NotFound):
+        cloudinary.api.resource("a")
+    assert cloudinary.api.resource("b")["tags"] == ["keep"]
+    assert cloudinary.api.resource("n.txt", resource_type="raw")["tags"] == ["old"]
+    notification_inbox.wait_for(5)
+    (deleted,) = notification_inbox.of_type("delete")
+    assert {r["asset_id"] for r in deleted.json()["resources"]} == {a["asset_id"], c["asset_id"]}
+    assert cloudinary.api.delete_resources_by_tag("old")["deleted"] == {}
 
 
 def test_triggers_can_be_created_listed_and_deleted(cloudinary_sdk: SdkHandle) -> None:
