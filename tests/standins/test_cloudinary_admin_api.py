@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import email.utils
 import time
 
@@ -163,6 +164,20 @@ def test_spent_hourly_limit_raises_rate_limited_with_headers(cloudinary_sdk: Sdk
     assert response.headers["X-FeatureRateLimit-Remaining"] == "0"
     reset = email.utils.parsedate_to_datetime(response.headers["X-FeatureRateLimit-Reset"])
     assert 0 < reset.timestamp() - time.time() <= 3600
+
+
+def test_the_hourly_quota_resets_at_the_top_of_the_next_hour(cloudinary_sdk: SdkHandle) -> None:
+    before = time.time()
+    result = cloudinary.api.ping()
+    after = time.time()
+    reset_at = calendar.timegm(result.rate_limit_reset_at)
+    assert reset_at % 3600 == 0  # 17:00:00, not an hour after the server started
+    assert before < reset_at <= after + 3600
+    cloudinary_sdk.server.admin("POST", "rate_limit", {"limit": 1})
+    cloudinary.api.ping()
+    with pytest.raises(cloudinary.exceptions.RateLimited,
+                       match=r"Try again on \d{4}-\d\d-\d\d \d\d:00:00 UTC$"):
+        cloudinary.api.ping()
 
 
 def test_upload_api_is_not_rate_limited(cloudinary_sdk: SdkHandle) -> None:
