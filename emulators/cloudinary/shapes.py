@@ -45,8 +45,8 @@ class Shapes:
         }
 
     def upload_result(self, asset: Asset, api_key: str) -> dict[str, Any]:
-        """Upload and explicit answers (and the upload notification): tags as stored, `[]`
-        when none, like the upload responses in Cloudinary's documentation and SDK tests."""
+        """Upload and explicit answers (and the upload notification): tags in the order
+        given, as the SDK's tests read them, and the list even when empty."""
         result = self.common(asset)
         result["tags"] = list(asset.tags)
         if asset.context:
