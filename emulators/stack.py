@@ -8,16 +8,15 @@ Used by the demo, `make stack` and the end-to-end tests.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .common.admin_client import admin
 from .processes import PROJECT_DIR, RunningServer, free_port, running
 
 CLOUD_NAME = "demo"
@@ -42,9 +41,6 @@ class LocalStack:
         """Every variable an SDK client, the CLI or the app needs to use this stack."""
         return stack_env(self.rekognition.url, self.cloudinary.url, api_key, api_secret,
                          self.settings)
-
-    def librarian_env(self) -> dict[str, str]:
-        return self.env(LIBRARIAN_KEY, LIBRARIAN_SECRET)
 
     @contextlib.contextmanager
     def sdk(self, api_key: str = LIBRARIAN_KEY, api_secret: str = LIBRARIAN_SECRET
@@ -102,18 +98,6 @@ def stack_env(rekognition_url: str, cloudinary_url: str, api_key: str, api_secre
         "AWS_DEFAULT_REGION": "us-east-1",
         **(settings or {}),
     }
-
-
-def admin(url: str, path: str, body: dict[str, Any] | None = None,
-          method: str | None = None) -> dict[str, Any]:
-    """Call an emulator's /_admin route (POST when a body is given)."""
-    method = method or ("POST" if body is not None else "GET")
-    data = json.dumps(body or {}).encode() if method == "POST" else None
-    request = urllib.request.Request(f"{url}/_admin/{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else {}
 
 
 def _chalice_bin() -> str:

@@ -7,8 +7,7 @@ import io
 import json
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +16,7 @@ import cloudinary
 import pytest
 from PIL import Image
 
+from emulators.common.admin_client import admin
 from tests.servers import RunningServer, free_port, running
 
 CLOUD_NAME = "demo"
@@ -24,16 +24,6 @@ API_KEY = "local-key"
 API_SECRET = "local-secret"
 LIBRARIAN_KEY = "librarian-key"
 LIBRARIAN_SECRET = "librarian-secret"
-
-
-def admin_request(base_url: str, method: str, route: str, body: dict[str, Any] | None = None
-                  ) -> Any:
-    """Call one of the server's `/_admin/` test controls and return its JSON answer."""
-    data = json.dumps(body).encode() if body is not None else (b"{}" if method == "POST" else None)
-    request = urllib.request.Request(f"{base_url}/_admin/{route}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def jpeg_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 40),
@@ -60,17 +50,35 @@ class CloudinaryServer:
         return f"127.0.0.1:{self.process.port}"
 
     def admin(self, method: str, route: str, body: dict[str, Any] | None = None) -> Any:
-        return admin_request(self.url, method, route, body)
+        """Call one of the server's `/_admin/` test controls and return its JSON answer."""
+        return admin(self.url, route, body, method)
 
     def stats(self) -> dict[str, Any]:
         return dict(self.admin("GET", "stats"))
 
     def wait_until_notifications_sent(self, timeout: float = 10.0) -> None:
+        """Until nothing is queued, waiting for a retry or in flight: every notification
+        queued so far has been answered (or given up)."""
         deadline = time.monotonic() + timeout
         while self.admin("GET", "notifications/pending")["pending"]:
             if time.monotonic() > deadline:
                 raise TimeoutError("notifications still pending")
             time.sleep(0.02)
+
+    def wait_for_notification_counters(self, condition: Callable[[dict[str, int]], bool],
+                                       timeout: float = 10.0) -> dict[str, int]:
+        """Until the stand-in's own notification counters (sent, retried, …) meet
+        `condition`; returns them."""
+        deadline = time.monotonic() + timeout
+        while not condition(counters := self.stats()["notifications"]):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"notification counters still {counters}")
+            time.sleep(0.02)
+        return dict(counters)
+
+    def sent_notifications(self) -> list[dict[str, Any]]:
+        """The deliveries the stand-in made, with its own queued_at and sent_at times."""
+        return list(self.admin("GET", "notifications/sent")["sent"])
 
 
 def sdk_config_for(server: CloudinaryServer) -> dict[str, Any]:

@@ -8,8 +8,6 @@ boto3 client on an emptied server (no collections, no faults, zeroed counters);
 from __future__ import annotations
 
 import io
-import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 from botocore.config import Config
 from PIL import Image, ImageOps
 
+from emulators.common.admin_client import admin
 from tests.photos import faceless, jpeg_bytes, photos, side_by_side
 from tests.servers import RunningServer, running
 
@@ -30,12 +29,8 @@ class RekognitionAdmin:
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None
               ) -> dict[str, Any]:
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(f"{self.url}/_admin/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            result: dict[str, Any] = json.loads(response.read() or b"{}")
-            return result
+        result: dict[str, Any] = admin(self.url, path, payload, method)
+        return result
 
     def reset(self) -> None:
         self._call("POST", "reset", {})

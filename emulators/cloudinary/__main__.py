@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from .server import CloudinaryHTTPServer, ServerConfig
+from .server import CloudinaryHTTPServer
+from .service import ServerConfig
 
 
 def _credential(text: str) -> tuple[str, str]:
@@ -58,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if config.verbose else logging.WARNING,
+    logging.basicConfig(level=logging.DEBUG if config.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = CloudinaryHTTPServer(config)
 

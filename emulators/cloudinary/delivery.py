@@ -11,7 +11,8 @@ from urllib.parse import unquote
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .store import ImageFacts
+from .assets import ImageFacts
+from .exceptions import BadRequest, NotFound
 
 # Pillow's default guard (about 89 megapixels) would only warn; we refuse instead, and also
 # refuse anything past the hard limit Pillow raises for.
@@ -26,14 +27,6 @@ _PARAM = re.compile(r"^([a-z]{1,3})_(.+)$")
 _KNOWN_PARAMS = {"c", "w", "h", "f", "q", "g", "dpr", "fl", "t", "e", "b", "ar"}
 _VERSION = re.compile(r"^v\d+$")
 _SIGNATURE = re.compile(r"^s--[A-Za-z0-9_-]{8,32}--$")
-
-
-class DeliveryError(Exception):
-    """A delivery request that cannot be served; `status` is the HTTP answer."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -75,7 +68,7 @@ def _parse_component(component: str) -> Transformation:
         try:
             if name == "c":
                 if value not in ("limit", "scale", "fill", "fit", "lfill", "thumb", "crop", "pad"):
-                    raise DeliveryError(f"Invalid crop mode {value}")
+                    raise BadRequest(f"Invalid crop mode {value}")
                 step.crop = value
             elif name == "w":
                 step.width = _dimension(value)
@@ -87,22 +80,22 @@ def _parse_component(component: str) -> Transformation:
                 elif value in _FORMATS:
                     step.format = _FORMATS[value]
                 else:
-                    raise DeliveryError(f"Unsupported format {value}")
+                    raise BadRequest(f"Unsupported format {value}")
             elif name == "q":
                 step.quality = 80 if value.startswith("auto") else int(value)
                 if not 1 <= step.quality <= 100:
-                    raise DeliveryError(f"Invalid quality {value}")
+                    raise BadRequest(f"Invalid quality {value}")
             else:
                 step.extra[name] = value
         except ValueError:
-            raise DeliveryError(f"Invalid transformation parameter {part}") from None
+            raise BadRequest(f"Invalid transformation parameter {part}") from None
     return step
 
 
 def _dimension(value: str) -> int:
     number = int(value)  # relative sizes (w_0.5) are not imitated
     if number < 1 or number > 25_000:
-        raise DeliveryError(f"Invalid dimension {value}: use whole pixels from 1 to 25000")
+        raise BadRequest(f"Invalid dimension {value}: use whole pixels from 1 to 25000")
     return number
 
 
@@ -121,9 +114,9 @@ def parse_path(rest: str) -> DeliveryRequest:
         version = int(components[i][1:])
         i += 1
     if i >= len(components):
-        raise DeliveryError("Missing public_id", 404)
+        raise NotFound("Missing public_id")
     public_id = unquote("/".join(components[i:]))
-    stem, dot, ext = public_id.rpartition(".")
+    _, dot, ext = public_id.rpartition(".")
     extension = ext.lower() if dot and ext.lower() in _FORMATS else None
     return DeliveryRequest(steps, version, public_id, extension)
 
@@ -136,9 +129,9 @@ def inspect_image(data: bytes) -> ImageFacts:
             width, height = img.size
             img.verify()
     except Image.DecompressionBombError:
-        raise DeliveryError("Invalid image file: image too large") from None
+        raise BadRequest("Invalid image file: image too large") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise DeliveryError("Invalid image file") from None
+        raise BadRequest("Invalid image file") from None
     name = {"JPEG": "jpg", "TIFF": "tiff"}.get(fmt, fmt.lower())
     return ImageFacts(name, width, height)
 
@@ -202,7 +195,7 @@ class Renderer:
         try:
             with Image.open(io.BytesIO(original)) as opened:
                 if opened.width * opened.height > MAX_PIXELS:
-                    raise DeliveryError("Image is too large to transform "
+                    raise BadRequest("Image is too large to transform "
                                         f"({opened.width}x{opened.height} pixels)")
                 img = ImageOps.exif_transpose(opened)
                 for step in request.steps:
@@ -218,7 +211,7 @@ class Renderer:
                     options["quality"] = quality or 80
                 img.save(buffer, out_format, **options)
         except Image.DecompressionBombError:
-            raise DeliveryError("Image is too large to transform") from None
+            raise BadRequest("Image is too large to transform") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise DeliveryError(f"Cannot transform this asset: {exc}") from None
+            raise BadRequest(f"Cannot transform this asset: {exc}") from None
         return buffer.getvalue(), _CONTENT_TYPES[out_format]

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ log = logging.getLogger("facetag.emulators.cloudinary.notifier")
 
 RETRY_BACKOFF_SECONDS = (0.2, 0.5, 1.0)  # three retries after the first attempt, then give up
 SEND_TIMEOUT_SECONDS = 5.0
+SENT_HISTORY = 1000  # the most recent accepted deliveries, for `/_admin/notifications/sent`
 
 
 @dataclass
@@ -42,7 +44,21 @@ class _Delivery:
     seq: int
     url: str = field(compare=False)
     body: bytes = field(compare=False)
+    notification_type: str = field(compare=False)
+    queued_at: float = field(compare=False)
     attempt: int = field(compare=False, default=0)
+
+
+@dataclass(frozen=True)
+class SentNotification:
+    """One delivery the receiver accepted; times are the sender's monotonic clock, so a test
+    can check the delay setting without timing anything itself."""
+
+    notification_type: str
+    url: str
+    queued_at: float
+    sent_at: float
+    attempts: int
 
 
 @dataclass
@@ -73,6 +89,7 @@ class Notifier:
         self._cond = threading.Condition()
         self._stopping = False
         self.counters = NotificationCounters()
+        self._sent: deque[SentNotification] = deque(maxlen=SENT_HISTORY)
         self._threads = [threading.Thread(target=self._work, name=f"notifier-{i}", daemon=True)
                          for i in range(workers)]
         for thread in self._threads:
@@ -95,7 +112,8 @@ class Notifier:
                 if not hasattr(self._settings, name):
                     raise ValueError(f"unknown notification setting {name!r}")
                 setattr(self._settings, name, value)
-            if not 0.0 <= self._settings.drop_rate <= 1.0 or not 0.0 <= self._settings.duplicate_rate <= 1.0:
+            settings = self._settings
+            if not (0.0 <= settings.drop_rate <= 1.0 and 0.0 <= settings.duplicate_rate <= 1.0):
                 raise ValueError("drop_rate and duplicate_rate must be between 0 and 1")
             if self._settings.signature_algorithm not in ("sha1", "sha256"):
                 raise ValueError("signature_algorithm must be sha1 or sha256")
@@ -112,10 +130,12 @@ class Notifier:
             self._generation += 1
             self._in_flight = 0
             self.counters = NotificationCounters()
+            self._sent.clear()
 
     def reset_counters(self) -> None:
         with self._cond:
             self.counters = NotificationCounters()
+            self._sent.clear()
 
     # ----------------------------------------------------------------- sending
 
@@ -142,12 +162,19 @@ class Notifier:
                     self.counters.duplicated += 1
                 for _ in range(copies):
                     due = now + self._settings.delay_seconds
-                    heapq.heappush(self._heap, _Delivery(due, next(self._seq), url, body))
+                    heapq.heappush(self._heap, _Delivery(
+                        due, next(self._seq), url, body,
+                        str(payload.get("notification_type")), queued_at=now))
             self._cond.notify_all()
 
     def pending(self) -> int:
         with self._cond:
             return len(self._heap) + self._in_flight
+
+    def sent(self) -> list[SentNotification]:
+        """The most recent accepted deliveries, oldest first."""
+        with self._cond:
+            return list(self._sent)
 
     def stop(self) -> None:
         with self._cond:
@@ -170,6 +197,7 @@ class Notifier:
                 self._in_flight += 1
                 generation = self._generation
                 algorithm = self._settings.signature_algorithm
+            sent_at = time.monotonic()
             ok = self._send(delivery, algorithm)
             with self._cond:
                 if generation != self._generation:
@@ -177,6 +205,9 @@ class Notifier:
                 self._in_flight -= 1
                 if ok:
                     self.counters.sent += 1
+                    self._sent.append(SentNotification(
+                        delivery.notification_type, delivery.url, delivery.queued_at, sent_at,
+                        delivery.attempt + 1))
                 elif delivery.attempt < len(RETRY_BACKOFF_SECONDS):
                     self.counters.retried += 1
                     delivery.due = time.monotonic() + RETRY_BACKOFF_SECONDS[delivery.attempt]
@@ -200,7 +231,8 @@ class Notifier:
         try:
             with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
                 response.read()
-                return 200 <= response.status < 300
+                status: int = response.status
+                return 200 <= status < 300
         except (urllib.error.URLError, OSError, ValueError) as exc:
             log.info("notification to %s failed (attempt %d): %s",
                      delivery.url, delivery.attempt + 1, exc)

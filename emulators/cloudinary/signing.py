@@ -34,10 +34,10 @@ def string_to_sign(params: Mapping[str, ParamValue], *, signature_version: int =
     return "&".join(sorted(pairs))
 
 
-def sign_params(params: Mapping[str, ParamValue], secret: str, algorithm: str = "sha1",
-                signature_version: int = 2) -> str:
-    text = string_to_sign(params, signature_version=signature_version)
-    return ALGORITHMS[algorithm]((text + secret).encode()).hexdigest()
+def api_signature(params: Mapping[str, ParamValue], secret: str, algorithm: str = "sha1"
+                  ) -> str:
+    """What the SDK's `api_sign_request` gives for these params."""
+    return ALGORITHMS[algorithm]((string_to_sign(params) + secret).encode()).hexdigest()
 
 
 def upload_signature_matches(params: Mapping[str, ParamValue], secret: str, signature: str

@@ -1,21 +1,17 @@
-"""Wire formats shared by the routes: request bodies, Cloudinary's tag and context encodings,
-and the JSON shapes of assets in answers and notifications."""
+"""Wire formats shared by the routes: request bodies and Cloudinary's tag and context
+encodings."""
 
 from __future__ import annotations
 
 import json
-import time
 import re
+import time
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
-from .store import Asset
+from .exceptions import BadRequest
 
 Params = dict[str, str | list[str]]
-
-
-class BadRequest(Exception):
-    status = 400
 
 
 def iso(ts: float | None) -> str | None:
@@ -85,8 +81,8 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[Params, dict[str, t
             data = data[:-2]
         disposition = ""
         for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-disposition":
+            header, _, value = line.partition(":")
+            if header.strip().lower() == "content-disposition":
                 disposition = value
         fields: dict[str, str] = {}
         for m in _DISPOSITION_PARAM.finditer(disposition):
@@ -157,7 +153,11 @@ def parse_tags(value: Any) -> list[str]:
 
 
 def parse_context(value: Any) -> dict[str, str]:
-    """`k=v|k2=v2`, where `\\=`, `\\|` and `\\\\` are escapes; also a JSON object."""
+    """`k=v|k2=v2`, where `\\=` and `\\|` are escapes; also a JSON object.
+
+    Exactly what the SDK's `encode_context` sends: it escapes only `=` and `|`, so any other
+    backslash is the value's own (`back\\slash` stays `back\\slash`).
+    """
     if value is None or value == "":
         return {}
     if isinstance(value, dict):
@@ -171,7 +171,7 @@ def parse_context(value: Any) -> dict[str, str]:
     i = 0
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "=|":
             current.append(text[i + 1])
             i += 2
             continue
@@ -192,81 +192,9 @@ def parse_context(value: Any) -> dict[str, str]:
     return {k.strip(): v for k, v in pairs if k.strip()}
 
 
-# --------------------------------------------------------------------------- asset shapes
-
-class Shapes:
-    """Builds the JSON shapes of assets; knows the server's delivery base URL."""
-
-    def __init__(self, base_url: str, cloud_name: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.cloud_name = cloud_name
-
-    def url(self, asset: Asset) -> str:
-        suffix = f".{asset.format}" if asset.format and asset.resource_type != "raw" else ""
-        return (f"{self.base_url}/{self.cloud_name}/{asset.resource_type}/{asset.type}/"
-                f"v{asset.version}/{quote(asset.public_id, safe='/')}{suffix}")
-
-    def common(self, asset: Asset) -> dict[str, Any]:
-        url = self.url(asset)
-        return {
-            "asset_id": asset.asset_id, "public_id": asset.public_id, "format": asset.format,
-            "version": asset.version, "version_id": asset.version_id,
-            "resource_type": asset.resource_type, "type": asset.type,
-            "created_at": iso(asset.created_at), "uploaded_at": iso(asset.uploaded_at),
-            "bytes": asset.bytes, "width": asset.width, "height": asset.height,
-            "asset_folder": asset.asset_folder, "display_name": asset.display_name,
-            "original_filename": asset.original_filename, "etag": asset.etag,
-            "placeholder": False, "access_mode": "public",
-            # No TLS here: both URLs are plain http on this server.
-            "url": url, "secure_url": url,
-        }
-
-    def upload_result(self, asset: Asset, api_key: str) -> dict[str, Any]:
-        result = self.common(asset)
-        result["tags"] = list(asset.tags)
-        if asset.context:
-            result["context"] = {"custom": dict(asset.context)}
-        result["api_key"] = api_key
-        return result
-
-    def details(self, asset: Asset) -> dict[str, Any]:
-        result = self.common(asset)
-        result.update({
-            "tags": list(asset.tags), "metadata": {}, "derived": [], "status": "active",
-            "pixels": asset.width * asset.height,
-            "last_updated": {k: v for k, v in {
-                "tags_updated_at": iso(asset.tags_updated_at),
-                "context_updated_at": iso(asset.context_updated_at),
-                "public_id_updated_at": iso(asset.public_id_updated_at),
-                "updated_at": iso(asset.updated_at),
-            }.items() if v is not None},
-        })
-        if asset.context:
-            result["context"] = {"custom": dict(asset.context)}
-        return result
-
-    def listed(self, asset: Asset, *, tags: bool, context: bool) -> dict[str, Any]:
-        result = self.common(asset)
-        if tags:
-            result["tags"] = list(asset.tags)
-        if context and asset.context:
-            result["context"] = {"custom": dict(asset.context)}
-        return result
-
-    def search_hit(self, asset: Asset, with_fields: set[str], fields: set[str] | None
-                   ) -> dict[str, Any]:
-        result = self.common(asset)
-        result.update({"filename": asset.public_id.rpartition("/")[2], "status": "active",
-                       "aspect_ratio": round(asset.width / asset.height, 5) if asset.height else 0,
-                       "pixels": asset.width * asset.height, "backup_bytes": 0,
-                       "access_control": None})
-        wanted = with_fields | (fields or set())
-        if "tags" in wanted:
-            result["tags"] = list(asset.tags)
-        if "context" in wanted:
-            result["context"] = dict(asset.context)  # flat in search results, unlike details
-        if fields:
-            always = {"public_id", "asset_id", "asset_folder", "created_at", "status", "type",
-                      "resource_type"}
-            result = {k: v for k, v in result.items() if k in fields | always}
-        return result
+def given_context(params: dict[str, Any]) -> dict[str, str] | None:
+    """The `context` given to upload, update or explicit (None if absent); empty values are
+    dropped there, unlike in the `add` command where they delete the key."""
+    if "context" not in params:
+        return None
+    return {k: v for k, v in parse_context(params["context"]).items() if v != ""}

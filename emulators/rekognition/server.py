@@ -6,10 +6,10 @@ import json
 import logging
 import re
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-from .admin import CallStats, FaultInjector
+from ..common.http import Answer, Request, StandInHandler, StandInServer, json_answer
+from ..common.stats import CallStats
+from .admin import FaultInjector
 from .exceptions import InternalServerError, RekognitionError, SerializationException
 from .models import RekognitionBackend
 from .responses import RequestContext, dispatch, operation_name
@@ -21,11 +21,7 @@ DEFAULT_REGION = "us-east-1"
 CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/")
 
 
-class RekognitionServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # A test suite opens many connections at once; the default backlog of 5 refuses some.
-    request_queue_size = 128
-
+class RekognitionServer(StandInServer):
     def __init__(self, address: tuple[str, int], backend: RekognitionBackend,
                  faults: FaultInjector | None = None) -> None:
         super().__init__(address, RequestHandler)
@@ -34,53 +30,38 @@ class RekognitionServer(ThreadingHTTPServer):
         self.faults = faults or FaultInjector()
 
 
-class RequestHandler(BaseHTTPRequestHandler):
+def error_answer(error: RekognitionError) -> Answer:
+    return json_answer(error.status, {"__type": error.code, "Message": error.message},
+                       {"x-amzn-ErrorType": error.code}, CONTENT_TYPE)
+
+
+class RequestHandler(StandInHandler):
     server: RekognitionServer
-    protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
-    # Headers and body go out in separate writes; with Nagle on, the client's delayed ACK
-    # adds ~40 ms to every response.
-    disable_nagle_algorithm = True
+    request_id_header = "x-amzn-RequestId"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug(format, *args)
+    def new_request_id(self) -> str:
+        return str(uuid.uuid4())
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+    def failure(self, status: int, message: str) -> Answer:
+        if status >= 500:
+            return error_answer(InternalServerError("Internal server error"))
+        return json_answer(status, {"message": message})
 
-    def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None,
-              content_type: str = CONTENT_TYPE) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+    def answer(self, request: Request) -> Answer:
+        if request.path.startswith("/_admin/"):
+            return self._admin(request)
+        if request.method == "POST":
+            return self._aws(request)
+        return json_answer(404, {"message": "not found"})
 
-    def _send_error(self, error: RekognitionError) -> None:
-        self._send(error.status, {"__type": error.code, "Message": error.message},
-                   {"x-amzn-ErrorType": error.code})
-
-    def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/_admin/stats":
-            self._send(200, self.server.stats.snapshot(), content_type="application/json")
-        else:
-            self._send(404, {"message": "not found"}, content_type="application/json")
-
-    def do_POST(self) -> None:
-        body = self._body()
-        if self.path.startswith("/_admin/"):
-            self._admin(body)
-        else:
-            self._aws(body)
-
-    def _admin(self, body: bytes) -> None:
-        path = self.path.rstrip("/")
+    def _admin(self, request: Request) -> Answer:
+        path = request.path.rstrip("/")
+        if request.method == "GET":
+            if path == "/_admin/stats":
+                return json_answer(200, self.server.stats.snapshot())
+            return json_answer(404, {"message": "not found"})
         try:
-            settings = json.loads(body) if body else {}
+            settings = json.loads(request.body) if request.body else {}
             if path == "/_admin/reset":
                 self.server.backend.reset()
             elif path == "/_admin/stats/reset":
@@ -88,38 +69,32 @@ class RequestHandler(BaseHTTPRequestHandler):
             elif path == "/_admin/faults":
                 self.server.faults.configure(settings)
             else:
-                self._send(404, {"message": "not found"}, content_type="application/json")
-                return
+                return json_answer(404, {"message": "not found"})
         except (ValueError, TypeError) as error:
-            self._send(400, {"message": str(error)}, content_type="application/json")
-            return
-        self._send(200, {"ok": True}, content_type="application/json")
+            return json_answer(400, {"message": str(error)})
+        return json_answer(200, {"ok": True})
 
-    def _aws(self, body: bytes) -> None:
+    def _aws(self, request: Request) -> Answer:
         try:
-            operation = operation_name(self.headers.get("X-Amz-Target"))
+            operation = operation_name(request.headers.get("x-amz-target"))
         except RekognitionError as error:
-            self._send_error(error)
-            return
+            return error_answer(error)
         self.server.stats.record(operation)
         fault = self.server.faults.fault_for(operation)
         if fault is not None:  # injected before any work, as a throttled call does none
             self.server.stats.record_fault(operation)
-            self._send_error(fault)
-            return
-        match = CREDENTIAL_REGION.search(self.headers.get("Authorization") or "")
+            return error_answer(fault)
+        match = CREDENTIAL_REGION.search(request.headers.get("authorization") or "")
         context = RequestContext(region=match.group(1) if match else DEFAULT_REGION)
         try:
             try:
-                params = json.loads(body) if body else {}
+                params = json.loads(request.body) if request.body else {}
             except ValueError as error:
                 raise SerializationException("The request body is not valid JSON") from error
-            result = dispatch(self.server.backend, operation, params, context)
+            return json_answer(200, dispatch(self.server.backend, operation, params, context),
+                               content_type=CONTENT_TYPE)
         except RekognitionError as error:
-            self._send_error(error)
-            return
+            return error_answer(error)
         except Exception:  # a bug here must look like AWS's 500, not a dropped connection
             log.exception("%s failed", operation)
-            self._send_error(InternalServerError("Internal server error"))
-            return
-        self._send(200, result)
+            return error_answer(InternalServerError("Internal server error"))

