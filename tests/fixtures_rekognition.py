@@ -66,7 +66,8 @@ def rekognition_client(url: str, config: Config | None = None) -> Any:
 
 @pytest.fixture(scope="session")
 def rekognition_server() -> Iterator[RunningServer]:
-    with running(["-m", "emulators.rekognition"]) as server:
+    # Immediately consistent whatever the environment asks of the whole stack.
+    with running(["-m", "emulators.rekognition", "--consistency-delay-ms", "0"]) as server:
         yield server
 
 
