@@ -15,6 +15,7 @@ from .exceptions import (
 )
 from .images import ImageInput
 from .models import RekognitionBackend
+from .serialization import check_types
 from .validation import validate
 
 TARGET_PREFIX = "RekognitionService."
@@ -95,5 +96,6 @@ def dispatch(backend: RekognitionBackend, operation: str, params: Any,
              context: RequestContext) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object")
+    check_types(operation, params)
     validate(operation, params)
     return HANDLERS[operation](backend, params, context)

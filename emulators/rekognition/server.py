@@ -61,8 +61,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_error(self, error: RekognitionError) -> None:
-        self._send(error.status, {"__type": error.code, "Message": error.message},
-                   {"x-amzn-ErrorType": error.code})
+        self._send(error.status, error.body(), {"x-amzn-ErrorType": error.code})
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/_admin/stats":
