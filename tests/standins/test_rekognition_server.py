@@ -51,7 +51,9 @@ def test_error_bodies_are_spelled_as_rekognition_and_aws_json_send_them(
         client.create_collection(CollectionId="no spaces")
     with pytest.raises(client.exceptions.ClientError) as unreadable:
         client.list_collections(MaxResults=2.0)
-    service, validation, serialization = bodies
+    with pytest.raises(client.exceptions.ClientError) as unsupported:
+        client.compare_faces(SourceImage={"Bytes": b"a"}, TargetImage={"Bytes": b"b"})
+    service, validation, serialization, unknown = bodies
     # Rekognition's own errors, as its Developer Guide shows one ("Error handling").
     assert set(service) == {"__type", "Code", "Logref", "Message"}
     assert service["__type"] == service["Code"] == "ResourceNotFoundException"
@@ -66,6 +68,8 @@ def test_error_bodies_are_spelled_as_rekognition_and_aws_json_send_them(
     assert serialization["__type"] == "com.amazon.coral.service#SerializationException"
     assert set(serialization) == {"__type", "Message"}
     assert unreadable.value.response["Error"]["Code"] == "SerializationException"
+    assert unknown["__type"] == "com.amazon.coral.service#UnknownOperationException"
+    assert unsupported.value.response["Error"]["Code"] == "UnknownOperationException"
 
 
 def test_admin_reset_empties_every_collection(rekognition: Any,
