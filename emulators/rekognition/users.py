@@ -47,6 +47,36 @@ def _best_similarity(query: np.ndarray, faces: list[StoredFace]) -> float:
     return similarity(float(distances(query, matrix).min()))
 
 
+def _sort_out(collection: Collection, user_id: str, face_ids: list[str],
+              existing: list[StoredFace], bar: float
+              ) -> tuple[list[StoredFace], list[dict[str, Any]]]:
+    """The faces AssociateFaces takes, and why it refuses the others."""
+    room = MAX_FACES_PER_USER - len(existing)
+    accepted: list[StoredFace] = []
+    failed: list[dict[str, Any]] = []
+    for face_id in dict.fromkeys(face_ids):
+        face = collection.face(face_id)
+        if face is None:
+            failed.append({"FaceId": face_id, "UserId": user_id,
+                           "Reasons": ["FACE_NOT_FOUND"]})
+        elif face.user_id == user_id:
+            continue  # already this user's: silently ignored
+        elif face.user_id is not None:
+            failed.append({"FaceId": face_id, "UserId": face.user_id,
+                           "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]})
+        elif existing and (score := _best_similarity(face.descriptor, existing)) < bar:
+            # The threshold applies only once the user has faces.
+            failed.append({"FaceId": face_id, "UserId": user_id, "Confidence": score,
+                           "Reasons": ["LOW_MATCH_CONFIDENCE"]})
+        elif len(accepted) >= room:
+            # Past the user's 100 faces. AWS documents such faces as unsuccessful, but its
+            # model has no reason value for it, so none is given.
+            failed.append({"FaceId": face_id, "UserId": user_id, "Reasons": []})
+        else:
+            accepted.append(face)
+    return accepted, failed
+
+
 class UserOperations:
     def __init__(self, store: Store, images: ImageReader) -> None:
         self._store = store
@@ -106,7 +136,7 @@ class UserOperations:
             if len(existing) >= MAX_FACES_PER_USER:
                 raise ServiceQuotaExceededException(
                     f"The user id: {user_id} already has {MAX_FACES_PER_USER} faces")
-            accepted, failed = self._sort_out(collection, user_id, face_ids, existing,
+            accepted, failed = _sort_out(collection, user_id, face_ids, existing,
                                               ASSOCIATE_THRESHOLD_DEFAULT if threshold is None
                                               else threshold)
             now = self._store.now()
@@ -121,36 +151,6 @@ class UserOperations:
             return self._store.idempotent("AssociateFaces", token,
                                           {"c": collection_id, "u": user_id, "f": face_ids,
                                            "t": threshold}, run)
-
-    @staticmethod
-    def _sort_out(collection: Collection, user_id: str, face_ids: list[str],
-                  existing: list[StoredFace], bar: float
-                  ) -> tuple[list[StoredFace], list[dict[str, Any]]]:
-        """The faces AssociateFaces takes, and why it refuses the others."""
-        room = MAX_FACES_PER_USER - len(existing)
-        accepted: list[StoredFace] = []
-        failed: list[dict[str, Any]] = []
-        for face_id in dict.fromkeys(face_ids):
-            face = collection.face(face_id)
-            if face is None:
-                failed.append({"FaceId": face_id, "UserId": user_id,
-                               "Reasons": ["FACE_NOT_FOUND"]})
-            elif face.user_id == user_id:
-                continue  # already this user's: silently ignored
-            elif face.user_id is not None:
-                failed.append({"FaceId": face_id, "UserId": face.user_id,
-                               "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]})
-            elif existing and (score := _best_similarity(face.descriptor, existing)) < bar:
-                # The threshold applies only once the user has faces.
-                failed.append({"FaceId": face_id, "UserId": user_id, "Confidence": score,
-                               "Reasons": ["LOW_MATCH_CONFIDENCE"]})
-            elif len(accepted) >= room:
-                # Past the user's 100 faces. AWS documents such faces as unsuccessful, but its
-                # model has no reason value for it, so none is given.
-                failed.append({"FaceId": face_id, "UserId": user_id, "Reasons": []})
-            else:
-                accepted.append(face)
-        return accepted, failed
 
     def disassociate_faces(self, collection_id: str, user_id: str, face_ids: list[str],
                            token: str | None) -> dict[str, Any]:
