@@ -31,6 +31,10 @@ DETECTOR_SMALLEST_FACE_PX = 64
 # page), the size of facetag's derivatives; on larger images it grows in proportion.
 SMALLEST_FACE_PX = 40
 SMALLEST_FACE_LONG_SIDE = 1920
+# Small images cost little to scan: they are enlarged further, up to 2.5x within 1.6 megapixels,
+# so faces of about 32 px in them are still found (and reported too small, as Rekognition does).
+SMALL_IMAGE_PIXELS = 1_600_000
+MAX_UPSCALE = 2.5
 # Descriptor extraction: dlib's default padding around the aligned 150 px face chip.
 CHIP_PADDING = 0.25
 # Results kept per image content: re-sending the same photo (retries, re-indexing under another
@@ -127,9 +131,12 @@ def distances(query: Descriptor, matrix: np.ndarray) -> np.ndarray:
 def detection_scale(width: int, height: int) -> float:
     """Enlarge the image until a 40 px face is as large as the smallest the detector finds
     (1.6x), the full 1.6x up to a 1920 px long side and proportionally less beyond, so the copy
-    the detector scans never exceeds 3072 px on its long side (about 0.1 s per megapixel)."""
-    return (DETECTOR_SMALLEST_FACE_PX / SMALLEST_FACE_PX
-            * min(1.0, SMALLEST_FACE_LONG_SIDE / max(width, height)))
+    the detector scans never exceeds 3072 px on its long side (about 0.1 s per megapixel);
+    small images more, up to 2.5x within 1.6 megapixels."""
+    for_smallest_face = (DETECTOR_SMALLEST_FACE_PX / SMALLEST_FACE_PX
+                         * min(1.0, SMALLEST_FACE_LONG_SIDE / max(width, height)))
+    for_small_image = min(MAX_UPSCALE, math.sqrt(SMALL_IMAGE_PIXELS / (width * height)))
+    return max(for_smallest_face, for_small_image)
 
 
 class FaceEngine:
