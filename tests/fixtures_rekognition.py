@@ -2,13 +2,15 @@
 
 `rekognition_server` runs one server process per test session; `rekognition` hands each test a
 boto3 client on an emptied server (no collections, no faults, zeroed counters);
-`rekognition_admin` reaches the server's `/_admin/` routes.
+`rekognition_admin` reaches the server's `/_admin/` routes. `small_faces_group` composes the
+group photo of small faces the face engine must see.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -19,6 +21,11 @@ from PIL import Image, ImageOps
 from emulators.common.admin_client import admin
 from tests.photos import faceless, jpeg_bytes, photos, side_by_side
 from tests.servers import RunningServer, running
+
+# The group photo of small faces: (photo, face width in pixels, mirrored), one slot each.
+SMALL_FACES = (("obama", 40, False), ("biden", 48, True), ("obama2", 56, False),
+               ("biden", 64, False))
+GROUP_SIZE = (1920, 1280)  # facetag's derivative of a 3:2 photo
 
 
 class RekognitionAdmin:
@@ -61,7 +68,8 @@ def rekognition_client(url: str, config: Config | None = None) -> Any:
 
 @pytest.fixture(scope="session")
 def rekognition_server() -> Iterator[RunningServer]:
-    with running(["-m", "emulators.rekognition"]) as server:
+    # Immediately consistent whatever the environment asks of the whole stack.
+    with running(["-m", "emulators.rekognition", "--consistency-delay-ms", "0"]) as server:
         yield server
 
 
@@ -99,3 +107,45 @@ def face_photos() -> dict[str, bytes]:
     images["group"] = side_by_side(named["obama"].path, named["biden"].path, height=500)
     images["faceless"] = faceless()
     return images
+
+
+@dataclass(frozen=True)
+class PlacedFace:
+    photo: str
+    person: str
+    width: int  # the face box's width in the group photo, in pixels
+    centre: tuple[float, float]  # where the face box's centre lands, in pixels
+
+
+def _face_box(client: Any, data: bytes, size: tuple[int, int]) -> tuple[float, ...]:
+    """The largest face's box in pixels (left, top, width, height), as the server reports it."""
+    details = client.detect_faces(Image={"Bytes": data})["FaceDetails"]
+    box = max(details, key=lambda d: d["BoundingBox"]["Width"])["BoundingBox"]
+    return (box["Left"] * size[0], box["Top"] * size[1], box["Width"] * size[0],
+            box["Height"] * size[1])
+
+
+def small_faces_group(client: Any) -> tuple[bytes, list[PlacedFace]]:
+    """A 1920x1280 photo of four people whose faces are 40, 48, 56 and 64 px wide: each PyPI
+    photo shrunk (as a camera would: antialiased) until its face box is that wide, then
+    placed on a plain background with its face centred in its slot."""
+    shipped = photos()
+    group = Image.new("RGB", GROUP_SIZE, (118, 122, 128))
+    placed = []
+    slot_width = GROUP_SIZE[0] / len(SMALL_FACES)
+    for slot, (name, width, mirrored) in enumerate(SMALL_FACES):
+        with Image.open(shipped[name].path) as opened:
+            image = ImageOps.exif_transpose(opened).convert("RGB")
+        left, top, box_width, box_height = _face_box(client, shipped[name].data, image.size)
+        scale = width / box_width
+        small = image.resize((round(image.width * scale), round(image.height * scale)),
+                             Image.Resampling.LANCZOS)
+        face_x = (left + box_width / 2) * scale
+        if mirrored:
+            small = ImageOps.mirror(small)
+            face_x = small.width - face_x
+        centre = ((slot + 0.5) * slot_width, GROUP_SIZE[1] / 2)
+        group.paste(small, (round(centre[0] - face_x),
+                            round(centre[1] - (top + box_height / 2) * scale)))
+        placed.append(PlacedFace(name, str(shipped[name].person), width, centre))
+    return jpeg_bytes(group, quality=92), placed

@@ -1,9 +1,11 @@
-"""`python -m emulators.rekognition --port PORT [--state-dir DIR] [--fault-rate R]`."""
+"""`python -m emulators.rekognition --port PORT [--state-dir DIR] [--fault-rate R]
+[--consistency-delay-ms MS]`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from .admin import FaultInjector
@@ -11,6 +13,9 @@ from .engine import FaceEngine
 from .models import RekognitionBackend
 from .server import RekognitionServer
 from .state import StateFile
+
+# Read here so a whole local stack (e2e tests, `make stack`) runs eventually consistent when set.
+CONSISTENCY_DELAY_ENV = "FACETAG_STANDIN_CONSISTENCY_DELAY_MS"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,19 +29,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fault-rate", type=float, default=0.0,
                         help="fraction of AWS calls answered with a transient error")
     parser.add_argument("--fault-seed", type=int, help="seed for reproducible faults")
+    parser.add_argument("--consistency-delay-ms", type=int,
+                        default=int(os.environ.get(CONSISTENCY_DELAY_ENV) or 0),
+                        help="milliseconds before new faces and user changes are searchable "
+                             f"(default: ${CONSISTENCY_DELAY_ENV}, else 0)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Models load before the port opens: callers treat an open port as "ready".
     engine = FaceEngine()
-    backend = RekognitionBackend(engine, StateFile(args.state_dir) if args.state_dir else None)
+    backend = RekognitionBackend(engine, StateFile(args.state_dir) if args.state_dir else None,
+                                 args.consistency_delay_ms / 1000)
     faults = FaultInjector()
     if args.fault_rate:
         faults.configure({"rate": args.fault_rate, "seed": args.fault_seed})
     server = RekognitionServer((args.host, args.port), backend, faults)
-    logging.getLogger("facetag.emulators.rekognition").info(
-        "Rekognition server on http://%s:%d", args.host, server.server_address[1])
+    log = logging.getLogger("facetag.emulators.rekognition")
+    log.info("Rekognition server on http://%s:%d", args.host, server.server_address[1])
+    if args.consistency_delay_ms:
+        log.info("eventually consistent: searches see changes after %d ms",
+                 args.consistency_delay_ms)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

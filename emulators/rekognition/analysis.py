@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import DecodedImage, DetectedFace
+from .engine import DecodedImage, DetectedFace, Point
 
 # Rekognition never reports faces it is unsure of; dlib's own cut (SVM margin 0) is kept and
 # the margin is mapped to 0-100 by a logistic: margin 0 -> 88, 0.5 -> 97.0, 1 -> 99.3,
@@ -21,6 +21,14 @@ CONFIDENCE_SLOPE = 3.0
 # 3.7% of its shorter side); the 40 px floor holds for smaller images.
 MIN_FACE_PX = 40.0
 MIN_FACE_RATIO = 40.0 / 1080.0
+
+# Mouth corners in the eyes' frame (see `landmarks`): on the 7 PyPI photos the 68-point model
+# puts them 0.99-1.27 eye distances below the eyes and 0.38-0.67 to each side of the middle,
+# the middle following about half of the nose's sideways offset. Placed so, they lie 0.05-0.17
+# eye distances (mean 0.12, about 5% of the face box) from that model's corners.
+MOUTH_DROP = 1.13
+MOUTH_HALF_WIDTH = 0.52
+MOUTH_SHIFT_WITH_NOSE = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,31 +95,43 @@ def bounding_box(face: DetectedFace, image: DecodedImage) -> dict[str, float]:
             "Left": face.box.left / image.width, "Top": face.box.top / image.height}
 
 
+def landmarks(face: DetectedFace) -> list[tuple[str, Point]]:
+    """Rekognition's default landmarks, in pixels, named from the viewer's side.
+
+    Eyes and nose are dlib's points; dlib's 5-point model has no mouth, so the mouth corners
+    are placed where the 68-point model puts them on the PyPI photos, measured in the frame
+    of the eyes (origin between them, unit the eye distance).
+    """
+    eye_a = _mean(face.landmarks[0], face.landmarks[1])
+    eye_b = _mean(face.landmarks[2], face.landmarks[3])
+    left, right = sorted((eye_a, eye_b), key=lambda p: p.x)
+    nose = face.landmarks[4]
+    mid = _mean(left, right)
+    across = Point(right.x - left.x, right.y - left.y)  # one eye distance, left to right
+    down = Point(-across.y, across.x)  # one eye distance, perpendicular, towards the mouth
+    nose_across = ((nose.x - mid.x) * across.x + (nose.y - mid.y) * across.y) / (
+        across.x ** 2 + across.y ** 2 or 1.0)
+    centre = MOUTH_SHIFT_WITH_NOSE * nose_across
+
+    def at(x: float, y: float) -> Point:
+        return Point(mid.x + x * across.x + y * down.x, mid.y + x * across.y + y * down.y)
+
+    return [("eyeLeft", left), ("eyeRight", right), ("nose", nose),
+            ("mouthLeft", at(centre - MOUTH_HALF_WIDTH, MOUTH_DROP)),
+            ("mouthRight", at(centre + MOUTH_HALF_WIDTH, MOUTH_DROP))]
+
+
+def _mean(a: Point, b: Point) -> Point:
+    return Point((a.x + b.x) / 2, (a.y + b.y) / 2)
+
+
 def face_detail(face: DetectedFace, image: DecodedImage) -> dict[str, Any]:
     """The default FaceDetail members. Attributes beyond DEFAULT (age, emotions...) are not
     computed: the engine has no model for them, so ALL returns the same members."""
-    right_eye, left_eye = sorted(face.landmarks[0:2], key=lambda p: p.x), \
-        sorted(face.landmarks[2:4], key=lambda p: p.x)
-    # Points 2-3 are the eye on the image's left; name landmarks from the viewer's side.
-    if left_eye[0].x > right_eye[0].x:
-        left_eye, right_eye = right_eye, left_eye
-
-    def mark(kind: str, x: float, y: float) -> dict[str, Any]:
-        return {"Type": kind, "X": x / image.width, "Y": y / image.height}
-
-    landmarks = [
-        mark("eyeLeft", (left_eye[0].x + left_eye[1].x) / 2, (left_eye[0].y + left_eye[1].y) / 2),
-        mark("eyeRight", (right_eye[0].x + right_eye[1].x) / 2,
-             (right_eye[0].y + right_eye[1].y) / 2),
-        mark("nose", face.landmarks[4].x, face.landmarks[4].y),
-        mark("leftEyeLeft", left_eye[0].x, left_eye[0].y),
-        mark("leftEyeRight", left_eye[1].x, left_eye[1].y),
-        mark("rightEyeLeft", right_eye[0].x, right_eye[0].y),
-        mark("rightEyeRight", right_eye[1].x, right_eye[1].y),
-    ]
     return {
         "BoundingBox": bounding_box(face, image),
-        "Landmarks": landmarks,
+        "Landmarks": [{"Type": kind, "X": point.x / image.width, "Y": point.y / image.height}
+                      for kind, point in landmarks(face)],
         "Pose": {"Roll": face.roll, "Yaw": face.yaw, "Pitch": face.pitch},
         "Quality": {"Brightness": face.brightness, "Sharpness": face.sharpness},
         "Confidence": confidence(face),

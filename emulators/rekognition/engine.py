@@ -7,11 +7,14 @@ here knows about Rekognition; `models.py` turns these results into Rekognition's
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
 import math
+import queue
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +23,18 @@ import dlib  # type: ignore[import-untyped]
 import numpy as np
 from PIL import Image, ImageOps
 
-# Detection cost grows with pixels; this bound keeps one HOG pass near 0.2 s on a small machine.
-DETECTION_PIXEL_BUDGET = 1_600_000
-# Small images are enlarged for detection (HOG's window is 80 px), up to this factor, so faces
-# of about 32 px in the original are still found.
-MAX_DETECTION_UPSCALE = 2.5
+# dlib's frontal HOG detector scans an 80 px window; the smallest faces it finds every time are
+# boxes of about 64 px (faces shrunk to 40 px on a 1920x1280 photo: 48 of 48 found at 1.6x,
+# at 1.5x too, 36 px ones 5 of 6 at 1.6x and 3 of 6 at 1.5x).
+DETECTOR_SMALLEST_FACE_PX = 64
+# The smallest face to find: Rekognition's 40 px minimum on a 1920 px wide photo (AWS limits
+# page), the size of facetag's derivatives; on larger images it grows in proportion.
+SMALLEST_FACE_PX = 40
+SMALLEST_FACE_LONG_SIDE = 1920
+# Small images cost little to scan: they are enlarged further, up to 2.5x within 1.6 megapixels,
+# so faces of about 32 px in them are still found (and reported too small, as Rekognition does).
+SMALL_IMAGE_PIXELS = 1_600_000
+MAX_UPSCALE = 2.5
 # Descriptor extraction: dlib's default padding around the aligned 150 px face chip.
 CHIP_PADDING = 0.25
 # Results kept per image content: re-sending the same photo (retries, re-indexing under another
@@ -36,6 +46,7 @@ CACHED_DESCRIPTORS = 4096
 QUALITY_CROP = 96
 
 Descriptor = np.ndarray  # shape (128,), float32
+ScaleRule = Callable[[int, int], float]  # (width, height) -> factor applied before detection
 
 
 class ImageDecodeError(ValueError):
@@ -90,7 +101,7 @@ def model_dir() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("face-recognition-models is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
 def decode_image(data: bytes) -> DecodedImage:
@@ -113,19 +124,37 @@ def distances(query: Descriptor, matrix: np.ndarray) -> np.ndarray:
     """Euclidean distances from one descriptor to each row of a (n, 128) matrix."""
     if len(matrix) == 0:
         return np.zeros(0, dtype=np.float64)
-    return np.linalg.norm(matrix - query, axis=1)
+    found: np.ndarray = np.linalg.norm(matrix - query, axis=1)
+    return found
+
+
+def detection_scale(width: int, height: int) -> float:
+    """Enlarge the image until a 40 px face is as large as the smallest the detector finds
+    (1.6x), the full 1.6x up to a 1920 px long side and proportionally less beyond, so the copy
+    the detector scans never exceeds 3072 px on its long side (about 0.1 s per megapixel);
+    small images more, up to 2.5x within 1.6 megapixels."""
+    for_smallest_face = (DETECTOR_SMALLEST_FACE_PX / SMALLEST_FACE_PX
+                         * min(1.0, SMALLEST_FACE_LONG_SIDE / max(width, height)))
+    for_small_image = min(MAX_UPSCALE, math.sqrt(SMALL_IMAGE_PIXELS / (width * height)))
+    return max(for_smallest_face, for_small_image)
 
 
 class FaceEngine:
     """Loaded models. Loading takes about a second: do it once per process."""
 
-    def __init__(self, models: Path | None = None) -> None:
+    def __init__(self, models: Path | None = None, scale: ScaleRule = detection_scale) -> None:
+        """`scale`: how much to enlarge an image before detection (benchmarks compare rules)."""
         folder = models or model_dir()
-        self._detector = dlib.get_frontal_face_detector()
+        self._scale = scale
+        # The HOG detector keeps its scan in the object and lets other threads run meanwhile:
+        # one detector per concurrent call, made on demand (0.3 s) and reused.
+        self._detectors: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._detectors.put(dlib.get_frontal_face_detector())
         self._shapes = dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat"))
         self._describer = dlib.face_recognition_model_v1(
             str(folder / "dlib_face_recognition_resnet_model_v1.dat"))
-        # dlib's DNN keeps working buffers inside the network object: one call at a time.
+        # dlib's DNN keeps working buffers inside the network object: one call at a time;
+        # the lock also guards the caches.
         self._lock = threading.Lock()
         self._faces: OrderedDict[str, list[DetectedFace]] = OrderedDict()
         self._descriptors: OrderedDict[tuple[str, FaceBox], Descriptor] = OrderedDict()
@@ -138,7 +167,8 @@ class FaceEngine:
             if cache_key is not None and cache_key in self._faces:
                 self._faces.move_to_end(cache_key)
                 return list(self._faces[cache_key])
-            boxes = self._detect(image)
+        boxes = self._detect(image)  # the slow part, outside the lock
+        with self._lock:
             faces = [self._analyse(image, box, score) for box, score in boxes]
             faces.sort(key=lambda face: face.box.area, reverse=True)
             if cache_key is not None:
@@ -163,22 +193,33 @@ class FaceEngine:
         return descriptor
 
     def _detect(self, image: DecodedImage) -> list[tuple[dlib.rectangle, float]]:
-        # Detect on a copy scaled to a bounded pixel count (down for big photos, up for small
-        # ones), then map the boxes back to the original's pixels.
-        scale = min(MAX_DETECTION_UPSCALE,
-                    math.sqrt(DETECTION_PIXEL_BUDGET / (image.width * image.height)))
+        # Detect on a scaled copy, then map the boxes back to the original's pixels.
+        scale = self._scale(image.width, image.height)
         if abs(scale - 1.0) < 0.05:
             scale, pixels = 1.0, image.pixels
         else:
             size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            pixels = np.asarray(Image.fromarray(image.pixels).resize(size, Image.BILINEAR))
-        rects, scores, _ = self._detector.run(pixels, 0, 0.0)
+            pixels = np.asarray(Image.fromarray(image.pixels).resize(
+                size, Image.Resampling.BILINEAR))
+        with self._detector() as detector:
+            rects, scores, _ = detector.run(pixels, 0, 0.0)
         found = []
         for rect, score in zip(rects, scores):
             original = dlib.rectangle(round(rect.left() / scale), round(rect.top() / scale),
                                       round(rect.right() / scale), round(rect.bottom() / scale))
             found.append((original, float(score)))
         return found
+
+    @contextlib.contextmanager
+    def _detector(self) -> Iterator[Any]:
+        try:
+            detector = self._detectors.get_nowait()
+        except queue.Empty:
+            detector = dlib.get_frontal_face_detector()
+        try:
+            yield detector
+        finally:
+            self._detectors.put(detector)
 
     def _analyse(self, image: DecodedImage, rect: dlib.rectangle, score: float) -> DetectedFace:
         shape = self._shapes(image.pixels, rect)
@@ -212,7 +253,8 @@ def _crop_quality(image: DecodedImage, box: FaceBox) -> tuple[float, float]:
     if right - left < 2 or bottom - top < 2:
         return 0.0, 0.0
     crop = Image.fromarray(image.pixels[top:bottom, left:right]).convert("L")
-    gray = np.asarray(crop.resize((QUALITY_CROP, QUALITY_CROP), Image.BILINEAR), dtype=np.float64)
+    gray = np.asarray(crop.resize((QUALITY_CROP, QUALITY_CROP), Image.Resampling.BILINEAR),
+                      dtype=np.float64)
     brightness = float(gray.mean()) / 255.0 * 100.0
     laplacian = (4 * gray[1:-1, 1:-1] - gray[:-2, 1:-1] - gray[2:, 1:-1]
                  - gray[1:-1, :-2] - gray[1:-1, 2:])

@@ -1,6 +1,8 @@
-"""One class per Rekognition error: its wire name (`__type`) and HTTP status."""
+"""One class per Rekognition error: its wire name (`__type`), HTTP status and body."""
 
 from __future__ import annotations
+
+import uuid
 
 
 class RekognitionError(Exception):
@@ -10,6 +12,22 @@ class RekognitionError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def body(self) -> dict[str, str]:
+        """The error body as Rekognition sends it (Developer Guide, "Error handling"): the
+        name in `__type` and `Code`, a `Logref` UUID, and `Message`."""
+        return {"__type": self.code, "Code": self.code, "Logref": str(uuid.uuid4()),
+                "Message": self.message}
+
+
+class FrameworkError(RekognitionError):
+    """Raised by AWS's request framework before Rekognition sees the request: the name is
+    namespaced and the body holds the message only (botocore drops the namespace)."""
+    namespace = "com.amazon.coral.service"
+    message_key = "Message"
+
+    def body(self) -> dict[str, str]:
+        return {"__type": f"{self.namespace}#{self.code}", self.message_key: self.message}
 
 
 class AccessDeniedException(RekognitionError):
@@ -87,17 +105,21 @@ class ThrottlingException(RekognitionError):
     status = 500
 
 
-class ValidationException(RekognitionError):
+class ValidationException(FrameworkError):
     """A service-model constraint (pattern, length, range, enum) failed; not in the model, so
-    boto3 raises a plain ClientError with this code."""
+    boto3 raises a plain ClientError with this code. AWS JSON services spell this body's
+    member `message`."""
     code = "ValidationException"
+    namespace = "com.amazon.coral.validate"
+    message_key = "message"
 
 
-class UnknownOperationException(RekognitionError):
+class UnknownOperationException(FrameworkError):
     code = "UnknownOperationException"
 
 
-class SerializationException(RekognitionError):
+class SerializationException(FrameworkError):
+    """A member of the wrong JSON type, or a body that is not JSON."""
     code = "SerializationException"
 
 

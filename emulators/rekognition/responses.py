@@ -8,9 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import (InvalidParameterException, SerializationException,
-                         UnknownOperationException)
-from .models import ImageInput, RekognitionBackend
+from .exceptions import (
+    InvalidParameterException,
+    SerializationException,
+    UnknownOperationException,
+)
+from .images import ImageInput
+from .models import RekognitionBackend
+from .serialization import check_types
 from .validation import validate
 
 TARGET_PREFIX = "RekognitionService."
@@ -57,21 +62,21 @@ HANDLERS: dict[str, Handler] = {
     "SearchFacesByImage": lambda b, p, c: b.search_faces_by_image(
         p["CollectionId"], _image(p), p.get("FaceMatchThreshold"), p.get("MaxFaces"),
         p.get("QualityFilter")),
-    "CreateUser": lambda b, p, c: b.create_user(
+    "CreateUser": lambda b, p, c: b.users.create_user(
         p["CollectionId"], p["UserId"], p.get("ClientRequestToken")),
-    "DeleteUser": lambda b, p, c: b.delete_user(
+    "DeleteUser": lambda b, p, c: b.users.delete_user(
         p["CollectionId"], p["UserId"], p.get("ClientRequestToken")),
-    "ListUsers": lambda b, p, c: b.list_users(
+    "ListUsers": lambda b, p, c: b.users.list_users(
         p["CollectionId"], p.get("MaxResults"), p.get("NextToken")),
-    "AssociateFaces": lambda b, p, c: b.associate_faces(
+    "AssociateFaces": lambda b, p, c: b.users.associate_faces(
         p["CollectionId"], p["UserId"], p["FaceIds"], p.get("UserMatchThreshold"),
         p.get("ClientRequestToken")),
-    "DisassociateFaces": lambda b, p, c: b.disassociate_faces(
+    "DisassociateFaces": lambda b, p, c: b.users.disassociate_faces(
         p["CollectionId"], p["UserId"], p["FaceIds"], p.get("ClientRequestToken")),
-    "SearchUsers": lambda b, p, c: b.search_users(
+    "SearchUsers": lambda b, p, c: b.users.search_users(
         p["CollectionId"], p.get("UserId"), p.get("FaceId"), p.get("UserMatchThreshold"),
         p.get("MaxUsers")),
-    "SearchUsersByImage": lambda b, p, c: b.search_users_by_image(
+    "SearchUsersByImage": lambda b, p, c: b.users.search_users_by_image(
         p["CollectionId"], _image(p), p.get("UserMatchThreshold"), p.get("MaxUsers"),
         p.get("QualityFilter")),
 }
@@ -91,5 +96,6 @@ def dispatch(backend: RekognitionBackend, operation: str, params: Any,
              context: RequestContext) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object")
+    check_types(operation, params)
     validate(operation, params)
     return HANDLERS[operation](backend, params, context)

@@ -31,8 +31,7 @@ class RekognitionServer(StandInServer):
 
 
 def error_answer(error: RekognitionError) -> Answer:
-    return json_answer(error.status, {"__type": error.code, "Message": error.message},
-                       {"x-amzn-ErrorType": error.code}, CONTENT_TYPE)
+    return json_answer(error.status, error.body(), {"x-amzn-ErrorType": error.code}, CONTENT_TYPE)
 
 
 class RequestHandler(StandInHandler):

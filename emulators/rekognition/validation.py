@@ -8,6 +8,7 @@ image blob size reach the service, which answers `ValidationException` in AWS's 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,10 @@ COLLECTION_ID = r"[a-zA-Z0-9_.\-]+"
 EXTERNAL_ID = r"[a-zA-Z0-9_.\-:]+"
 FACE_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 TOKEN = r"^[a-zA-Z0-9-_]+$"
+# Collection tags: Python's `re` has no \p{...} classes, so these two are checked by
+# `_tag_text`; keys starting with `aws:` are AWS's own and refused.
+TAG_KEY = r"^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"
+TAG_VALUE = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 ATTRIBUTES = ("DEFAULT", "ALL", "AGE_RANGE", "BEARD", "EMOTIONS", "EYE_DIRECTION", "EYEGLASSES",
               "EYES_OPEN", "GENDER", "MOUTH_OPEN", "MUSTACHE", "FACE_OCCLUDED", "SMILE",
@@ -33,7 +38,21 @@ class Rule:
     max: float | None = None
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
-    item: "Rule | None" = None  # for lists
+    item: Rule | None = None  # for lists
+    key: Rule | None = None  # for maps
+    value: Rule | None = None  # for maps
+    matches: Callable[[str], bool] | None = None  # stands in for a pattern `re` cannot run
+
+
+def _tag_text(text: str) -> bool:
+    r"""[\p{L}\p{Z}\p{N}_.:/=+\-@]*: letters, separators, numbers and a few marks."""
+    return all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in text)
+
+
+TAGS = Rule("map", max=200,
+            key=Rule("string", min=1, max=128, pattern=TAG_KEY,
+                     matches=lambda text: not text.startswith("aws:") and _tag_text(text)),
+            value=Rule("string", min=0, max=256, pattern=TAG_VALUE, matches=_tag_text))
 
 
 def _string(pattern: str | None = None, lo: int | None = 1, hi: int | None = None,
@@ -57,11 +76,12 @@ def _face_ids(hi: int) -> Rule:
 
 
 def _required(rule: Rule) -> Rule:
-    return Rule(rule.kind, True, rule.min, rule.max, rule.pattern, rule.enum, rule.item)
+    return Rule(rule.kind, True, rule.min, rule.max, rule.pattern, rule.enum, rule.item,
+                rule.key, rule.value, rule.matches)
 
 
 OPERATIONS: dict[str, dict[str, Rule]] = {
-    "CreateCollection": {"CollectionId": COLLECTION, "Tags": Rule("map", max=200)},
+    "CreateCollection": {"CollectionId": COLLECTION, "Tags": TAGS},
     "DescribeCollection": {"CollectionId": COLLECTION},
     "DeleteCollection": {"CollectionId": COLLECTION},
     "ListCollections": {"NextToken": NEXT_TOKEN, "MaxResults": Rule("number", min=0, max=4096)},
@@ -104,8 +124,28 @@ def _camel(name: str) -> str:
 
 
 def _render(value: Any) -> str:
+    if isinstance(value, dict):  # as the service's Java renders a map
+        value = "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
     text = str(value)
     return text if len(text) <= 100 else text[:100] + "..."
+
+
+def _broken(rule: Rule, value: Any) -> list[str]:
+    """The constraints of `rule` that `value` (of the rule's kind) breaks, in AWS's words."""
+    broken = []
+    size = len(value) if rule.kind in ("string", "list", "map") else value
+    noun = "have length" if rule.kind in ("string", "list", "map") else "have value"
+    if rule.min is not None and size < rule.min:
+        broken.append(f"Member must {noun} greater than or equal to {rule.min:g}")
+    elif rule.max is not None and size > rule.max:
+        broken.append(f"Member must {noun} less than or equal to {rule.max:g}")
+    if rule.pattern and isinstance(value, str):
+        matches = rule.matches or (lambda text: re.fullmatch(str(rule.pattern), text) is not None)
+        if not matches(value):
+            broken.append(f"Member must satisfy regular expression pattern: {rule.pattern}")
+    if rule.enum and value not in rule.enum:
+        broken.append(f"Member must satisfy enum value set: [{', '.join(rule.enum)}]")
+    return broken
 
 
 def _check(rule: Rule, value: Any, where: str, problems: list[str]) -> None:
@@ -121,22 +161,20 @@ def _check(rule: Rule, value: Any, where: str, problems: list[str]) -> None:
         "any": lambda v: True,
     }
     if not kinds[rule.kind](value):
-        problems.append(f"Value '{_render(value)}' at '{where}' failed to satisfy constraint: "
-                        f"Member must be of type {rule.kind}")
+        fail(f"Member must be of type {rule.kind}")
         return
-    size = len(value) if rule.kind in ("string", "list", "map") else value
-    noun = "have length" if rule.kind in ("string", "list", "map") else "have value"
-    if rule.min is not None and size < rule.min:
-        fail(f"Member must {noun} greater than or equal to {rule.min:g}")
-    elif rule.max is not None and size > rule.max:
-        fail(f"Member must {noun} less than or equal to {rule.max:g}")
-    if rule.pattern and isinstance(value, str) and not re.fullmatch(rule.pattern, value):
-        fail(f"Member must satisfy regular expression pattern: {rule.pattern}")
-    if rule.enum and value not in rule.enum:
-        fail(f"Member must satisfy enum value set: [{', '.join(rule.enum)}]")
+    for constraint in _broken(rule, value):
+        fail(constraint)
     if rule.item and isinstance(value, list):
         for index, item in enumerate(value):
             _check(rule.item, item, f"{where}.{index + 1}.member", problems)
+    if isinstance(value, dict):
+        for label, part, parts in (("Map keys", rule.key, list(value)),
+                                   ("Map value", rule.value, list(value.values()))):
+            broken = sorted({c for item in parts if part and isinstance(item, str)
+                             for c in _broken(part, item)})
+            if broken:
+                fail(f"{label} must satisfy constraint: [{', '.join(broken)}]")
 
 
 def validate(operation: str, params: dict[str, Any]) -> None:

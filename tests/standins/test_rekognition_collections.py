@@ -40,7 +40,7 @@ def test_describe_collection_counts_faces_and_users(rekognition: Any,
     assert described["FaceModelVersion"] == "7.0"
     assert described["CollectionARN"].endswith(":collection/people")
     assert isinstance(described["CreationTimestamp"], datetime.datetime)
-    age = datetime.datetime.now(datetime.timezone.utc) - described["CreationTimestamp"]
+    age = datetime.datetime.now(datetime.UTC) - described["CreationTimestamp"]
     assert abs(age.total_seconds()) < 60
 
 

@@ -51,12 +51,17 @@ def test_face_detail_has_landmarks_pose_and_quality(
     detail = rekognition.index_faces(
         CollectionId=people, Image={"Bytes": face_photos["small_obama"]}
     )["FaceRecords"][0]["FaceDetail"]
+    # Rekognition's default set, as in the IndexFaces sample response of the Developer Guide.
+    assert [mark["Type"] for mark in detail["Landmarks"]] == [
+        "eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"]
     kinds = {mark["Type"]: mark for mark in detail["Landmarks"]}
-    assert {"eyeLeft", "eyeRight", "nose"} <= set(kinds)
     assert kinds["eyeLeft"]["X"] < kinds["nose"]["X"] < kinds["eyeRight"]["X"]
-    assert kinds["eyeLeft"]["Y"] < kinds["nose"]["Y"]
+    assert kinds["mouthLeft"]["X"] < kinds["nose"]["X"] < kinds["mouthRight"]["X"]
+    assert kinds["eyeLeft"]["Y"] < kinds["nose"]["Y"] < kinds["mouthLeft"]["Y"]
     box = detail["BoundingBox"]
-    assert box["Left"] < kinds["nose"]["X"] < box["Left"] + box["Width"]
+    for mark in kinds.values():
+        assert box["Left"] < mark["X"] < box["Left"] + box["Width"]
+        assert box["Top"] < mark["Y"] < box["Top"] + box["Height"]
     assert abs(detail["Pose"]["Roll"]) < 20 and abs(detail["Pose"]["Yaw"]) < 30
     assert 20 < detail["Quality"]["Brightness"] < 90
     assert detail["Quality"]["Sharpness"] > 50

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,16 @@ from tests.fixtures_rekognition import RekognitionAdmin, rekognition_client
 from tests.servers import RunningServer, running
 
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _raw_bodies(client: Any) -> list[dict[str, Any]]:
+    """Every response body this client receives from now on, as the server sent it."""
+    bodies: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-parse.rekognition.*",
+        lambda response_dict, **_: bodies.append(json.loads(response_dict["body"])))
+    return bodies
 
 
 def test_plain_boto3_client_finds_the_server_through_the_environment(
@@ -27,6 +39,37 @@ def test_plain_boto3_client_finds_the_server_through_the_environment(
     # The region comes from the request's signature, as on AWS.
     assert created["CollectionArn"].startswith("aws:rekognition:eu-west-1:")
     assert len(created["ResponseMetadata"]["RequestId"]) == 36
+
+
+def test_error_bodies_are_spelled_as_rekognition_and_aws_json_send_them(
+        rekognition: Any, rekognition_server: RunningServer) -> None:
+    client = rekognition_client(rekognition_server.url, Config(parameter_validation=False))
+    bodies = _raw_bodies(client)
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as missing:
+        client.describe_collection(CollectionId="nobody")
+    with pytest.raises(client.exceptions.ClientError) as invalid:
+        client.create_collection(CollectionId="no spaces")
+    with pytest.raises(client.exceptions.ClientError) as unreadable:
+        client.list_collections(MaxResults=2.0)
+    with pytest.raises(client.exceptions.ClientError) as unsupported:
+        client.compare_faces(SourceImage={"Bytes": b"a"}, TargetImage={"Bytes": b"b"})
+    service, validation, serialization, unknown = bodies
+    # Rekognition's own errors, as its Developer Guide shows one ("Error handling").
+    assert set(service) == {"__type", "Code", "Logref", "Message"}
+    assert service["__type"] == service["Code"] == "ResourceNotFoundException"
+    assert UUID.match(service["Logref"])
+    assert missing.value.response["Error"]["Message"] == service["Message"]
+    # The request framework's, before Rekognition sees the call: namespaced, and
+    # ValidationException spells its member `message`.
+    assert validation["__type"] == "com.amazon.coral.validate#ValidationException"
+    assert set(validation) == {"__type", "message"}
+    assert invalid.value.response["Error"]["Code"] == "ValidationException"
+    assert invalid.value.response["Error"]["Message"] == validation["message"]
+    assert serialization["__type"] == "com.amazon.coral.service#SerializationException"
+    assert set(serialization) == {"__type", "Message"}
+    assert unreadable.value.response["Error"]["Code"] == "SerializationException"
+    assert unknown["__type"] == "com.amazon.coral.service#UnknownOperationException"
+    assert unsupported.value.response["Error"]["Code"] == "UnknownOperationException"
 
 
 def test_admin_reset_empties_every_collection(rekognition: Any,

@@ -112,14 +112,18 @@ def test_associating_with_a_missing_user_raises_resource_not_found(
                                     FaceIds=[faces["obama"]])
 
 
-def test_a_user_holds_at_most_100_faces(rekognition: Any, people: str,
-                                        face_photos: dict[str, bytes]) -> None:
-    # One photo under 101 ExternalImageIds gives 101 faces of one person.
-    face_ids = [_index(rekognition, face_photos["small_obama"], f"copy{i}") for i in range(101)]
+def test_faces_past_a_users_100_come_back_unsuccessful_and_a_full_user_refuses_more(
+        rekognition: Any, people: str, face_photos: dict[str, bytes]) -> None:
+    # One photo under 110 ExternalImageIds gives 110 faces of one person.
+    face_ids = [_index(rekognition, face_photos["small_obama"], f"copy{i}") for i in range(110)]
     rekognition.create_user(CollectionId=people, UserId="p:obama")
-    for start in (0, 50):
-        rekognition.associate_faces(CollectionId=people, UserId="p:obama",
-                                    FaceIds=face_ids[start:start + 50])
+    rekognition.associate_faces(CollectionId=people, UserId="p:obama", FaceIds=face_ids[:60])
+    # 40 more fit: the other 10 are refused one by one, not the whole call.
+    partial = rekognition.associate_faces(CollectionId=people, UserId="p:obama",
+                                          FaceIds=face_ids[60:110])
+    assert partial["AssociatedFaces"] == [{"FaceId": f} for f in face_ids[60:100]]
+    assert partial["UnsuccessfulFaceAssociations"] == [
+        {"FaceId": f, "UserId": "p:obama", "Reasons": []} for f in face_ids[100:]]
     with pytest.raises(rekognition.exceptions.ServiceQuotaExceededException):
         rekognition.associate_faces(CollectionId=people, UserId="p:obama",
                                     FaceIds=face_ids[100:])

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from tests.fixtures_rekognition import RekognitionAdmin, rekognition_client
 from tests.photos import jpeg_bytes
+from tests.servers import RunningServer
 
 FACE_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -111,6 +114,45 @@ def test_model_constraints_boto3_does_not_check_raise_validation_exception(
     with pytest.raises(ClientError) as raised:
         call(rekognition)
     assert _code(raised) == "ValidationException"
+
+
+@pytest.mark.parametrize("tags", [{"aws:team": "faces"}, {"AWS:team": "faces"}],
+                         ids=["aws-prefix", "upper-case"])
+def test_collection_tag_keys_are_checked_against_the_models_pattern(
+        rekognition: Any, tags: dict[str, str]) -> None:
+    if next(iter(tags)).startswith("aws:"):
+        with pytest.raises(ClientError) as raised:
+            rekognition.create_collection(CollectionId="tagged", Tags=tags)
+        assert _code(raised) == "ValidationException"
+        assert "Map keys must satisfy constraint" in raised.value.response["Error"]["Message"]
+        assert rekognition.list_collections()["CollectionIds"] == []
+    else:  # the pattern's `aws:` is case-sensitive
+        assert rekognition.create_collection(CollectionId="tagged", Tags=tags)["StatusCode"] == 200
+
+
+# botocore checks Python types before sending; with that check off, the values reach the
+# server as their JSON types, as any other client may send them.
+@pytest.mark.parametrize("call", [
+    lambda c: c.list_collections(MaxResults=2.0),
+    lambda c: c.list_users(CollectionId="people", MaxResults="10"),
+    lambda c: c.search_faces(CollectionId="people", FaceId=FACE_ID, FaceMatchThreshold=True),
+    lambda c: c.search_faces(CollectionId="people", FaceId=FACE_ID, MaxFaces=True),
+    lambda c: c.create_user(CollectionId=7, UserId="u"),
+    lambda c: c.create_collection(CollectionId="tagged", Tags={"team": 5}),
+], ids=["float-for-integer", "string-for-integer", "boolean-for-float", "boolean-for-integer",
+        "number-for-string", "number-in-map"])
+def test_a_member_of_the_wrong_json_type_answers_serialization_exception_once(
+        rekognition: Any, people: str, rekognition_server: RunningServer,
+        rekognition_admin: RekognitionAdmin, call: Any) -> None:
+    unchecked = rekognition_client(rekognition_server.url, Config(
+        parameter_validation=False, retries={"mode": "standard"}))
+    rekognition_admin.reset_stats()
+    with pytest.raises(ClientError) as raised:
+        call(unchecked)
+    assert _code(raised) == "SerializationException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # A 400 is final: botocore does not retry it, as it would a 500.
+    assert rekognition_admin.stats()["total"] == 1
 
 
 def test_unknown_quality_filter_raises_validation_exception(
