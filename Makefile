@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast stack bench package clean
+.PHONY: demo test test-fast check stack bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
+# Lint and type-check (strict) what ships to Lambda and the operator's command package.
+# Both always run, so one pass shows every error; either one failing fails the target.
+CHECKED := app.py chalicelib $(wildcard facetag_cli)
+
+check: $(STAMP)
+	$(PY) -m ruff check $(CHECKED); lint=$$?; $(PY) -m mypy $(CHECKED) && exit $$lint
+
 stack: $(STAMP)
 	$(PY) -m scripts.stack
 
@@ -35,4 +42,4 @@ bench: $(STAMP)
 	$(PY) -m scripts.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

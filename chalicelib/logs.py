@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` or a filter
 # (Lambda's handler adds `aws_request_id` that way).
@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
         extras = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
         line = {
             **extras,  # the fixed keys below win over an extra of the same name
-            "timestamp": datetime.fromtimestamp(record.created, timezone.utc)
+            "timestamp": datetime.fromtimestamp(record.created, UTC)
             .isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from chalicelib.assets import Asset, AssetRef, asset_from_resource, text, texts
 
@@ -75,7 +75,7 @@ class Ignored:
     reason: str
 
 
-Event = Union[AssetUploaded, TagsChanged, ContextChanged, AssetsDeleted, Ignored]
+Event = AssetUploaded | TagsChanged | ContextChanged | AssetsDeleted | Ignored
 Json = dict[str, Any]
 
 
@@ -199,10 +199,10 @@ def _context_items(value: object) -> Iterator[tuple[str, str | None]]:
         return
     for item in items:
         if isinstance(item, dict):
-            name, val = item.get("name"), item.get("value")
-            if text(name):
+            name, val = text(item.get("name")), item.get("value")
+            if name:
                 yield name, val if isinstance(val, str) else None
-        elif text(item):
+        elif isinstance(item, str):
             name, sep, val = item.partition("=")
             if name:
                 yield name, val if sep else None

@@ -61,11 +61,6 @@ class Settings:
     def marker_tag(self) -> str:
         return f"{self.marker_prefix}{self.version}"
 
-    def is_facetag_tag(self, tag: str) -> bool:
-        """Tags facetag writes itself (so their change notifications cause no work)."""
-        return tag.startswith((self.person_tag_prefix, self.suggest_tag_prefix,
-                               self.marker_prefix)) or tag in (self.trained_tag, self.error_tag)
-
     def folder_allowed(self, folder: str) -> bool:
         def within(parent: str) -> bool:
             return folder == parent or folder.startswith(parent + "/")

@@ -69,8 +69,8 @@ def _sdk_verify(body: str, signed_at: int, signature: str, secret: str,
         try:
             # The SDK also applies the window, against its own clock; `now` above is the same
             # clock in production, so its answer is only False here on a hash mismatch.
-            return verify_notification_signature(
+            return bool(verify_notification_signature(
                 body, signed_at, signature, valid_for=settings.signature_window_s,
-                algorithm=settings.signature_algorithm)
+                algorithm=settings.signature_algorithm))
         finally:
             config.api_secret = previous

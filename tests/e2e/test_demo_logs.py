@@ -32,6 +32,9 @@ def app_log(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return (logs / "app.log").read_text().splitlines()
 
 
+FLOW_LOGGERS = {"facetag.recognition", "facetag.training", "facetag.tagging"}
+
+
 def records(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if not CHALICE_LOCAL_LINE.match(line)]
 
@@ -46,8 +49,7 @@ def test_every_app_line_is_one_json_object(app_log: list[str]) -> None:
 
 def test_lines_about_assets_carry_their_ids(app_log: list[str]) -> None:
     lines = records(app_log)
-    per_asset = [r for r in lines if r["logger"] == "facetag.tagging"
-                 or "AssetsProcessed" in r]
+    per_asset = [r for r in lines if r["logger"] in FLOW_LOGGERS or "AssetsProcessed" in r]
     assert len(per_asset) >= 12  # 6 photos: a flow line and a metric line each
     assert all(re.fullmatch(r"[0-9a-f]{32}", r.get("asset_id", "")) for r in per_asset)
     notifications = [r for r in lines if r["logger"] == "facetag.webhook"]
