@@ -169,7 +169,8 @@ class FaceIndex:
                 QualityFilter="AUTO",
             )
         faces = [
-            IndexedFace(rec["Face"]["FaceId"], BoundingBox.from_api(rec["Face"].get("BoundingBox", {})),
+            IndexedFace(rec["Face"]["FaceId"],
+                        BoundingBox.from_api(rec["Face"].get("BoundingBox", {})),
                         float(rec["Face"].get("Confidence", 0.0)))
             for rec in r.get("FaceRecords", [])
         ]

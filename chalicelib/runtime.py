@@ -3,8 +3,9 @@ and Rekognition clients, the face index, the media library and the tagger.
 
 Each is built on first use and kept for the container's life: importing the app builds nothing,
 and a notification refused before dispatch builds no Rekognition client nor media library. A
-failure is not kept, so the next call tries again; a ConfigError is raised again on every call. The Cloudinary SDK gets the secret in one explicit step, when the media library is
-built. `reset()` forgets everything, as a new container would: tests call it.
+failure is not kept, so the next call tries again; a ConfigError is raised again on every
+call. The Cloudinary SDK gets the secret in one explicit step, when the media library is built.
+`reset()` forgets everything, as a new container would: tests call it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
     from chalicelib.faces import FaceIndex
     from chalicelib.library import MediaLibrary
     from chalicelib.notifications import Event
-    from chalicelib.tagging import Outcome, Tagger
+    from chalicelib.outcome import Outcome
+    from chalicelib.tagging import Tagger
 
 
 @dataclass

@@ -189,7 +189,7 @@ class People:
             # A training label is removed before the new one is added: an asset never names
             # two people to train.
             self._replace_tag(assets, o, n, remove_first=o.startswith(s.train_tag_prefix))
-            for o, n in zip(old_tags, new_tags))
+            for o, n in zip(old_tags, new_tags, strict=True))
         return Renamed(moved, rewritten, len(assets), bool(new_users))
 
     def forget(self, raw: str, untag: bool) -> Forgotten:

@@ -4,6 +4,7 @@ Cloudinary which of its asset ids are gone (100 ids per Admin call)."""
 from __future__ import annotations
 
 import random
+from functools import partial
 
 from ..face_errors import CollectionMissing
 from ..forgetting import forget_assets
@@ -30,7 +31,7 @@ def remove_orphans(faces: FaceStore, library: AssetLibrary, budget: Budget, tall
     try:
         for i in range(0, len(ids), ASSET_ID_BATCH):
             batch = ids[i:i + ASSET_ID_BATCH]
-            existing = budget.admin(lambda: library.assets_by_ids(batch))
+            existing = budget.admin(partial(library.assets_by_ids, batch))
             gone.extend(a for a in batch if a not in existing)
     finally:
         # What was found before a stop is acted on: those assets are known to be gone.
