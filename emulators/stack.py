@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .common.admin_client import admin
-from .processes import PROJECT_DIR, RunningServer, free_port, running
+from .processes import PROJECT_DIR, RunningServer, ensure_free, free_port, running
 
 CLOUD_NAME = "demo"
 APP_KEY, APP_SECRET = "facetag-key", "facetag-local-secret"
@@ -107,7 +107,12 @@ def _chalice_bin() -> str:
 @contextlib.contextmanager
 def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | None = None,
                 app_port: int | None = None, log_dir: Path | None = None) -> Iterator[LocalStack]:
-    """Start everything; stop everything when the block ends, whatever happens in it."""
+    """Start everything; stop everything when the block ends, whatever happens in it.
+
+    PortInUse before anything starts when `app_port` is taken.
+    """
+    if app_port:
+        ensure_free(app_port)
     app_port = app_port or free_port()
     webhook = f"http://127.0.0.1:{app_port}/webhooks/cloudinary"
     state_args = (lambda name: ["--state-dir", str(state_dir / name)]) if state_dir else (
