@@ -32,6 +32,7 @@ class LocalStack:
     cloudinary: RunningServer
     app: RunningServer
     settings: Mapping[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None  # each server's output, when kept: <name>.log
 
     @property
     def webhook_url(self) -> str:
@@ -135,4 +136,4 @@ def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | Non
             [_chalice_bin(), "--project-dir", str(PROJECT_DIR), "local", "--stage", "local",
              "--no-autoreload"],
             port=app_port, env={**clean, **env}, replace_env=True, **output("app")))
-        yield LocalStack(rek, cld, app, dict(settings or {}))
+        yield LocalStack(rek, cld, app, dict(settings or {}), log_dir)
