@@ -4,9 +4,10 @@ The SDK builds delivery URLs from its configuration: `https://res.cloudinary.com
 default, `secure_distribution` (or `<cloud>-res.cloudinary.com` with `private_cdn`) for https,
 `cname` for http (the local stack). An `upload` asset whose public_id is itself a URL comes
 back from `cloudinary_url` unchanged, so the URL of a derivative is checked before any request:
-its scheme, host and port must be the delivery host's, and its path must start with the
-product environment's prefix. CDN subdomains (`res-1`…`res-5`) only spread a browser's
-requests; facetag never uses them, so the one host can be checked exactly.
+it must not be the public_id itself, its scheme, host and port must be the delivery host's, and
+its path must start with the product environment's prefix. CDN subdomains (`res-1`…`res-5`)
+only spread a browser's requests; facetag never uses them, so the one host can be checked
+exactly.
 """
 
 from __future__ import annotations
@@ -52,3 +53,9 @@ def on_delivery_host(url: str) -> bool:
                                                      expected.port):
         return False
     return (actual.path or "").startswith((expected.path or "").rstrip("/") + "/")
+
+
+def fetchable(ref: AssetRef, url: str) -> bool:
+    """`url` is a derivative the SDK built for `ref` on the delivery host: not the public_id
+    passed through (even one naming the delivery host: it would skip the size bound)."""
+    return url != ref.public_id and on_delivery_host(url)

@@ -117,7 +117,7 @@ class MediaLibrary:
     def download_derivative(self, ref: AssetRef, version: int | None) -> bytes:
         """The derivative's bytes, fetched from the configured delivery host only."""
         url = self.derivative_url(ref, version)
-        if not delivery.on_delivery_host(url):
+        if not delivery.fetchable(ref, url):
             raise DeliveryRefused(delivery.NOT_ON_DELIVERY_HOST)
         self.calls.delivery.count()
         try:

@@ -86,6 +86,7 @@ def test_urls_off_the_delivery_host_are_not_on_it(configured: None, url: str) ->
     "http://127.0.0.1:9/latest/meta-data/iam/security-credentials/",
     "https://evil.example/x.jpg",
     "https://res.cloudinary.com/other-cloud/image/upload/photo.jpg",
+    "https://res.cloudinary.com/demo/image/upload/photos/a1.jpg",  # the original, unbounded
 ])
 def test_a_public_id_that_is_a_url_is_never_fetched(library: MediaLibrary, pool: Answering,
                                                     public_id: str) -> None:
