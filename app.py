@@ -27,8 +27,8 @@ def cloudinary_webhook() -> Response:
     # Chalice's raw_body is always bytes; its annotation also allows str.
     answer = webhook.handle(cast(bytes, request.raw_body), request.headers,
                             settings=runtime.settings, secret=runtime.secret,
-                            dispatch=runtime.dispatch, now=time.time,
-                            calls=runtime.rekognition_calls)
+                            newer_secret=runtime.newer_secret, dispatch=runtime.dispatch,
+                            now=time.time, calls=runtime.rekognition_calls)
     return Response(body=answer.body, status_code=answer.status)
 
 

@@ -11,6 +11,7 @@ made by kind.
 from __future__ import annotations
 
 import calendar
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,11 +22,13 @@ import cloudinary
 import cloudinary.api
 import cloudinary.uploader
 import urllib3
-from cloudinary.utils import cloudinary_url
 
+from . import delivery
 from .assets import Asset, AssetRef, asset_from_resource
 from .calls import CallCounter
-from .library_errors import AssetGone, DeliveryRefused, LibraryUnavailable, translating
+from .library_errors import DeliveryRefused, LibraryUnavailable, delivery_error, translating
+
+log = logging.getLogger("facetag.library")
 
 TAG_BATCH = 1000  # public_ids per tags/context call
 ASSET_ID_BATCH = 100  # asset ids per Admin by_asset_ids call
@@ -109,38 +112,35 @@ class MediaLibrary:
 
     def derivative_url(self, ref: AssetRef, version: int | None) -> str:
         """A bounded JPEG derivative: long edge ≤ derivative_size, never the original bytes."""
-        secure = cloudinary.config().secure
-        url, _ = cloudinary_url(
-            ref.public_id, resource_type="image", type=ref.delivery_type,
-            crop="limit", width=self.derivative_size, height=self.derivative_size,
-            fetch_format="jpg", quality="auto", version=version,
-            # An unset `secure` means https: only the local stack turns it off explicitly.
-            secure=True if secure is None else secure,
-            sign_url=ref.delivery_type != "upload",
-        )
-        return str(url)
+        return delivery.derivative_url(ref, version, self.derivative_size)
 
     def download_derivative(self, ref: AssetRef, version: int | None) -> bytes:
+        """The derivative's bytes, fetched from the configured delivery host only."""
         url = self.derivative_url(ref, version)
+        if not delivery.fetchable(ref, url):
+            raise DeliveryRefused(delivery.NOT_ON_DELIVERY_HOST)
         self.calls.delivery.count()
         try:
-            response = self._http.request("GET", url, preload_content=False)
+            # No redirect is followed: it could lead to any host.
+            response = self._http.request("GET", url, preload_content=False, redirect=False)
             try:
-                return self._derivative(response)
+                return self._derivative(ref, response)
             finally:
                 response.release_conn()
         except urllib3.exceptions.HTTPError as exc:
-            raise LibraryUnavailable(f"download failed: {type(exc).__name__}") from exc
+            # Not chained: urllib3's errors quote the URL, which is signed for private assets.
+            raise LibraryUnavailable(f"download failed: {type(exc).__name__}") from None
 
     @staticmethod
-    def _derivative(response: urllib3.BaseHTTPResponse) -> bytes:
-        if response.status in (404, 410):
-            raise AssetGone
-        if 400 <= response.status < 500:
-            reason = response.headers.get("x-cld-error") or f"HTTP {response.status}"
-            raise DeliveryRefused(f"Cloudinary could not render the image ({reason})")
-        if response.status >= 500:
-            raise LibraryUnavailable(f"delivery answered HTTP {response.status}")
+    def _derivative(ref: AssetRef, response: urllib3.BaseHTTPResponse) -> bytes:
+        status = response.status
+        if status != 200:
+            # Cloudinary's reason is for the operator's log only: it may quote what the
+            # uploader chose, so the asset gets a fixed reason.
+            log.warning("delivery answered HTTP %s", status, extra={
+                "asset_id": ref.asset_id, "status": status,
+                "cld_error": (response.headers.get("x-cld-error") or "")[:200]})
+            raise delivery_error(status)
         data = response.read(MAX_DERIVATIVE_BYTES + 1, decode_content=True)
         if len(data) > MAX_DERIVATIVE_BYTES:
             raise DeliveryRefused("the derivative is unexpectedly large")

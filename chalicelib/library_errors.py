@@ -59,6 +59,29 @@ class LibraryUnavailable(LibraryError):
     """5xx, timeouts, connection errors: a later attempt may succeed."""
 
 
+# Delivery answers that say this image cannot be rendered, whenever it is asked for: the
+# asset's problem, written on it. 404/410 mean the asset is gone. Any other answer (a redirect,
+# 408, 420, 423 "still processing", 429, every 5xx…) may change: retried later.
+UNRENDERABLE = {400: "Cloudinary could not render the image (HTTP 400)",
+                413: "the image is too large for Cloudinary to render (HTTP 413)",
+                415: "Cloudinary cannot render this kind of file (HTTP 415)",
+                422: "Cloudinary could not render the image (HTTP 422)",
+                401: "Cloudinary refused to deliver the image (HTTP 401): the asset's access "
+                     "control or strict transformations forbid it",
+                403: "Cloudinary refused to deliver the image (HTTP 403): the asset's access "
+                     "control forbids it"}
+GONE = (404, 410)
+
+
+def delivery_error(status: int) -> LibraryError:
+    """What a delivery answer other than 200 means; the reason never quotes the answer."""
+    if status in GONE:
+        return AssetGone()
+    if status in UNRENDERABLE:
+        return DeliveryRefused(UNRENDERABLE[status])
+    return LibraryUnavailable(f"delivery answered HTTP {status}; a later attempt may succeed")
+
+
 # Cloudinary's own words on a 420/429: "… Try again on 2024-10-04 14:00:00 UTC".
 _TRY_AGAIN = re.compile(r"[Tt]ry again on (\d{4}-\d\d-\d\d)[ T](\d\d:\d\d(?::\d\d)?)")
 

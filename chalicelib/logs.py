@@ -2,12 +2,15 @@
 
 Structured fields passed with `extra={...}` become top-level keys next to `timestamp`,
 `level`, `logger` and `message`; an exception becomes `error` (one line) and `traceback`.
+Delivery URL signatures (`s--…--`) are blanked out of every line: a signed URL gives access to
+a private asset, and a library's own log line (urllib3's retry warning) may quote one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -15,6 +18,8 @@ from datetime import UTC, datetime
 # (Lambda's handler adds `aws_request_id` that way).
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message", "asctime", "taskName"}
+# What the SDK puts in a signed delivery URL: 8 characters, or 32 with long signatures.
+_URL_SIGNATURE = re.compile(r"s--[A-Za-z0-9_-]{8,32}--")
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,7 +39,7 @@ class JsonFormatter(logging.Formatter):
             line["traceback"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return _URL_SIGNATURE.sub("s--…--", json.dumps(line, default=str, ensure_ascii=False))
 
 
 def configure(level: int | str = logging.INFO) -> None:

@@ -4,7 +4,9 @@ and Rekognition clients, the face index, the media library and the tagger.
 Each is built on first use and kept for the container's life: importing the app builds nothing,
 and a notification refused before dispatch builds no Rekognition client nor media library. A
 failure is not kept, so the next call tries again; a ConfigError is raised again on every
-call. The Cloudinary SDK gets the secret in one explicit step, when the media library is built.
+call. The secret alone is read again: every `FACETAG_SECRET_TTL_S`, and after a signature
+mismatch at most once per TTL (credentials.CachedSecret). The Cloudinary SDK gets it in one
+explicit step when the media library is built, and again whenever it is read anew.
 `reset()` forgets everything, as a new container would: tests call it.
 """
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
 @dataclass
 class _Built:
     settings: Settings | None = None
-    secret: str | None = None
+    secret: credentials.CachedSecret | None = None
     ssm: SSMClient | None = None
     rekognition: RekognitionClient | None = None
     faces: FaceIndex | None = None
@@ -69,12 +71,33 @@ def ssm_client() -> SSMClient:
         return _built.ssm
 
 
+def _cached_secret() -> credentials.CachedSecret:
+    if _built.secret is None:
+        current = settings()
+        _built.secret = credentials.CachedSecret(
+            lambda: credentials.read_secret(current, ssm_client), current.secret_ttl_s)
+    return _built.secret
+
+
 def secret() -> str:
     """The Cloudinary API secret; ConfigError naming the variables when it is not set up."""
     with _lock:
-        if _built.secret is None:
-            _built.secret = credentials.read_secret(settings(), ssm_client)
-        return _built.secret
+        return _given_to_sdk(_cached_secret().current())
+
+
+def newer_secret() -> str | None:
+    """After a signature mismatch: the secret, if it changed since it was read (a rotation);
+    None when it did not, or when it was already read again within the TTL."""
+    with _lock:
+        renewed = _cached_secret().renewed()
+        return None if renewed is None else _given_to_sdk(renewed)
+
+
+def _given_to_sdk(value: str) -> str:
+    # Once the media library is built, the SDK signs its calls with the secret last read.
+    if _built.library is not None:
+        credentials.configure_sdk(value)
+    return value
 
 
 def rekognition_client() -> RekognitionClient:
@@ -97,20 +120,21 @@ def face_index() -> FaceIndex:
 
 def media_library() -> MediaLibrary:
     with _lock:
+        current = secret()  # read again once it is older than its TTL
         if _built.library is None:
             from chalicelib.library import MediaLibrary
 
-            credentials.configure_sdk(secret())
+            credentials.configure_sdk(current)
             _built.library = MediaLibrary(settings().derivative_size)
         return _built.library
 
 
 def tagger() -> Tagger:
     with _lock:
+        library = media_library()  # first: it configures the SDK the API key is read from
         if _built.tagger is None:
             from chalicelib.tagging import Tagger
 
-            library = media_library()  # first: it configures the SDK the API key is read from
             _built.tagger = Tagger(settings(), face_index(), library,
                                    cloudinary.config().api_key)
         return _built.tagger

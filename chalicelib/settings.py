@@ -37,6 +37,7 @@ class Settings:
     signature_max_future_s: int = 300
     max_body_bytes: int = 2 * 1024 * 1024
     cloudinary_secret_param: str | None = None
+    secret_ttl_s: int = 300
     concurrency: int = 4
     reconcile_lookback_hours: int = 48
     reconcile_admin_calls: int = 200
@@ -132,7 +133,7 @@ def _validate(s: Settings) -> None:
     if s.signature_algorithm not in ("sha1", "sha256"):
         fail("signature_algorithm", "must be sha1 or sha256")
     for name, low in (("min_face_px", 1), ("derivative_size", 80), ("signature_window_s", 1),
-                      ("max_body_bytes", 1024), ("concurrency", 1),
+                      ("max_body_bytes", 1024), ("secret_ttl_s", 1), ("concurrency", 1),
                       ("reconcile_lookback_hours", 1), ("reconcile_admin_calls", 1)):
         if getattr(s, name) < low:
             fail(name, f"must be at least {low}")

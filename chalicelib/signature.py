@@ -1,19 +1,21 @@
 """Check Cloudinary's `X-Cld-Signature` / `X-Cld-Timestamp` over the raw request body.
 
-The hash itself is computed and compared by the official SDK
-(`cloudinary.utils.verify_notification_signature`: SHA(body + timestamp + api_secret), SHA-1 or
-SHA-256). This module adds what the SDK does not check: the headers' exact form (a plain decimal
-timestamp; lowercase hex of the algorithm's length), timestamps from the future (the SDK accepts
-any), a body that is valid UTF-8 (the SDK hashes a str), and failing closed on an empty secret.
+Two steps, so that a request with no chance of being genuine costs nothing:
+1. `signed_request` needs no secret: the headers' exact form (a plain decimal timestamp;
+   lowercase hex of the algorithm's length), the window (stale, or from the future: the SDK's
+   helper accepts any future time) and a body that is valid UTF-8;
+2. `matches` computes Cloudinary's recipe, hex(SHA(body + timestamp + api_secret)) with SHA-1
+   or SHA-256 (what `cloudinary.utils.verify_notification_signature` computes), and compares in
+   constant time (the SDK compares with `==` and reads the secret from its global
+   configuration). An empty secret matches nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-import threading
-
-import cloudinary
-from cloudinary.utils import verify_notification_signature
+from dataclasses import dataclass
 
 from chalicelib.settings import Settings
 
@@ -21,8 +23,6 @@ HEX_LENGTH = {"sha1": 40, "sha256": 64}
 # Ten digits cover Unix time until the year 2286; more is never a real timestamp.
 _TIMESTAMP = re.compile(r"[0-9]{1,10}")
 _LOWER_HEX = re.compile(r"[0-9a-f]+")
-# The SDK reads the secret from its global configuration; swap it in only while checking.
-_config_lock = threading.Lock()
 
 
 class MissingSignature(Exception):
@@ -33,9 +33,19 @@ class InvalidSignature(Exception):
     """The signature does not prove the body came from Cloudinary (HTTP 403); says why."""
 
 
-def verify(raw_body: bytes, timestamp: str | None, signature: str | None, secret: str,
-           settings: Settings, now: float) -> None:
-    """Return if Cloudinary signed `raw_body` at `timestamp` recently; raise otherwise."""
+@dataclass(frozen=True)
+class SignedRequest:
+    """A request whose headers have the form of Cloudinary's, inside the window."""
+
+    body: bytes
+    signed_at: int
+    signature: str
+    algorithm: str
+
+
+def signed_request(raw_body: bytes, timestamp: str | None, signature: str | None,
+                   settings: Settings, now: float) -> SignedRequest:
+    """The request, if its signature could be Cloudinary's; raise otherwise."""
     if not timestamp or not signature:
         raise MissingSignature("X-Cld-Timestamp and X-Cld-Signature are required")
     if not _TIMESTAMP.fullmatch(timestamp):
@@ -51,26 +61,18 @@ def verify(raw_body: bytes, timestamp: str | None, signature: str | None, secret
     if signed_at > now + settings.signature_max_future_s:
         raise InvalidSignature("from the future")
     try:
-        body = raw_body.decode("utf-8")
+        raw_body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidSignature("body is not UTF-8") from None
+    return SignedRequest(raw_body, signed_at, signature, settings.signature_algorithm)
+
+
+def matches(request: SignedRequest, secret: str) -> bool:
+    """Cloudinary signed this request with `secret`."""
     if not secret:
-        raise InvalidSignature("no API secret to check against")
-    if not _sdk_verify(body, signed_at, signature, secret, settings):
-        raise InvalidSignature("mismatch")
+        return False
+    # The SDK hashes str(int(timestamp)): the same bytes for every timestamp Cloudinary sends.
+    payload = request.body + str(request.signed_at).encode() + secret.encode()
+    expected = hashlib.new(request.algorithm, payload).hexdigest()
+    return hmac.compare_digest(expected, request.signature)
 
-
-def _sdk_verify(body: str, signed_at: int, signature: str, secret: str,
-                settings: Settings) -> bool:
-    config = cloudinary.config()
-    with _config_lock:
-        previous = config.api_secret
-        config.api_secret = secret
-        try:
-            # The SDK also applies the window, against its own clock; `now` above is the same
-            # clock in production, so its answer is only False here on a hash mismatch.
-            return bool(verify_notification_signature(
-                body, signed_at, signature, valid_for=settings.signature_window_s,
-                algorithm=settings.signature_algorithm))
-        finally:
-            config.api_secret = previous

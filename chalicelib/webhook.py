@@ -3,13 +3,16 @@
 Order of checks, cheapest and least trusting first:
 1. a body above `max_body_bytes` → 413, before anything is hashed;
 2. no `X-Cld-Timestamp` / `X-Cld-Signature` (header names in any case) → 401;
-3. a signature that is malformed, stale, from the future or wrong → 403;
-4. a signed body that is not a notification → 400;
-5. each event is dispatched; a notification that only concerns nothing facetag does → 200
+3. headers not of Cloudinary's form, stale, from the future, or a body that is not UTF-8 → 403;
+   none of 1 to 3 reads the API secret;
+4. a signature that does not match → 403, once the secret has been read again if it may have
+   been rotated (at most once per `FACETAG_SECRET_TTL_S`: see credentials.CachedSecret);
+5. a signed body that is not a notification → 400;
+6. each event is dispatched; a notification that only concerns nothing facetag does → 200
    `{"ignored": reason}`, so Cloudinary does not retry it; otherwise 200 with one outcome per
    event.
 
-Nothing is dispatched before step 4 passes: unsigned, forged or stale requests cause no work.
+Nothing is dispatched before step 5 passes: unsigned, forged or stale requests cause no work.
 
 When dispatching fails (any exception: Rekognition throttling past botocore's retries,
 Cloudinary 5xx, a timeout…) the answer is 503 so that Cloudinary delivers the notification again;
@@ -19,9 +22,9 @@ the asset still lacks its processed marker (the marker is written last), so the 
 reconciliation finds and processes it.
 
 Settings or a secret that cannot be had answer 500 when it is a configuration error (no retry
-helps until an operator fixes it; the message names the variables) and 503 otherwise (for
-example SSM briefly unavailable). The secret is read before the headers are looked at; it is
-cached for the container, so that costs one lookup at most. Bad input never answers 500.
+helps until an operator fixes it) and 503 otherwise (for example SSM briefly unavailable). The
+500 says only that facetag is misconfigured: the reason, which names the variables, goes to
+the log, not to a caller who may not be Cloudinary. Bad input never answers 500.
 
 Each notification gives one JSON log line (`facetag.webhook`): notification type, asset ids,
 outcome, HTTP status and milliseconds. The secret, the signature and the body are never logged.
@@ -48,10 +51,12 @@ class Answer:
 
 
 def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], Settings],
-           secret: Callable[[], str], dispatch: Callable[[Event], object],
-           now: Callable[[], float], calls: Callable[[], int]) -> Answer:
-    """The answer to one notification; `calls()` gives this thread's Rekognition calls since
-    the last notification, for the notification's metrics line."""
+           secret: Callable[[], str], newer_secret: Callable[[], str | None],
+           dispatch: Callable[[Event], object], now: Callable[[], float],
+           calls: Callable[[], int]) -> Answer:
+    """The answer to one notification; `newer_secret()` gives the secret read again after a
+    mismatch (None if unchanged or not read again); `calls()` gives this thread's Rekognition
+    calls since the last notification, for the notification's metrics line."""
     started = now()
 
     def answer(status: int, body: dict[str, Any], outcome: str, kind: str | None = None,
@@ -66,8 +71,8 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
         return Answer(status, body)
 
     def misconfigured(err: ConfigError) -> Answer:
-        return answer(500, {"error": f"facetag is misconfigured: {err}"}, "misconfigured",
-                      reason=str(err))
+        return answer(500, {"error": "facetag is misconfigured; its log says why"},
+                      "misconfigured", reason=str(err))
 
     try:
         current = settings()
@@ -75,21 +80,27 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
         return misconfigured(err)
     if len(raw_body) > current.max_body_bytes:
         return answer(413, {"error": "body too large"}, "rejected", reason="body too large")
+    lowered = {name.lower(): value for name, value in headers.items()}
     try:
-        api_secret = secret()
+        signed = signature.signed_request(raw_body, lowered.get("x-cld-timestamp"),
+                                          lowered.get("x-cld-signature"), current, started)
+    except signature.MissingSignature:
+        return answer(401, {"error": "missing signature"}, "rejected", reason="unsigned")
+    except signature.InvalidSignature as err:
+        return answer(403, {"error": f"invalid signature: {err}"}, "rejected", reason=str(err))
+    try:
+        genuine = signature.matches(signed, secret())
+        if not genuine:
+            renewed = newer_secret()
+            genuine = renewed is not None and signature.matches(signed, renewed)
     except ConfigError as err:
         return misconfigured(err)
     except Exception as err:  # noqa: BLE001 - the secret store failed; a redelivery may find it
         return answer(503, {"error": "the API secret is unavailable; retry later"},
                       "failed", failure=True, reason=type(err).__name__)
-    lowered = {name.lower(): value for name, value in headers.items()}
-    try:
-        signature.verify(raw_body, lowered.get("x-cld-timestamp"),
-                         lowered.get("x-cld-signature"), api_secret, current, started)
-    except signature.MissingSignature:
-        return answer(401, {"error": "missing signature"}, "rejected", reason="unsigned")
-    except signature.InvalidSignature as err:
-        return answer(403, {"error": f"invalid signature: {err}"}, "rejected", reason=str(err))
+    if not genuine:
+        return answer(403, {"error": "invalid signature: mismatch"}, "rejected",
+                      reason="mismatch")
 
     try:
         notification = notifications.read(raw_body)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .common.admin_client import admin
-from .processes import PROJECT_DIR, RunningServer, free_port, running
+from .processes import PROJECT_DIR, RunningServer, ensure_free, free_port, running
 
 CLOUD_NAME = "demo"
 APP_KEY, APP_SECRET = "facetag-key", "facetag-local-secret"
@@ -32,6 +32,7 @@ class LocalStack:
     cloudinary: RunningServer
     app: RunningServer
     settings: Mapping[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None  # each server's output, when kept: <name>.log
 
     @property
     def webhook_url(self) -> str:
@@ -107,7 +108,12 @@ def _chalice_bin() -> str:
 @contextlib.contextmanager
 def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | None = None,
                 app_port: int | None = None, log_dir: Path | None = None) -> Iterator[LocalStack]:
-    """Start everything; stop everything when the block ends, whatever happens in it."""
+    """Start everything; stop everything when the block ends, whatever happens in it.
+
+    PortInUse before anything starts when `app_port` is taken.
+    """
+    if app_port:
+        ensure_free(app_port)
     app_port = app_port or free_port()
     webhook = f"http://127.0.0.1:{app_port}/webhooks/cloudinary"
     state_args = (lambda name: ["--state-dir", str(state_dir / name)]) if state_dir else (
@@ -130,4 +136,4 @@ def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | Non
             [_chalice_bin(), "--project-dir", str(PROJECT_DIR), "local", "--stage", "local",
              "--no-autoreload"],
             port=app_port, env={**clean, **env}, replace_env=True, **output("app")))
-        yield LocalStack(rek, cld, app, dict(settings or {}))
+        yield LocalStack(rek, cld, app, dict(settings or {}), log_dir)

@@ -1,12 +1,15 @@
 """`make stack`: the local stack and `chalice local`, wired together, in the foreground.
 
 Prints the `export` lines a shell needs for the SDK, the CLI or boto3 to use it, then
-`facetag local stack ready`, and runs until interrupted.
+`facetag local stack ready`, and runs until interrupted. "Ready" means every server listening
+is one this command started: a port already taken ends it with one line on stderr and exit
+code 1, before anything starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import signal
 import sys
@@ -15,6 +18,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from emulators.processes import PortInUse
 from emulators.stack import local_stack
 
 
@@ -26,16 +30,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with tempfile.TemporaryDirectory() as logs, local_stack(
-            state_dir=args.state_dir, app_port=args.port, log_dir=Path(logs)) as stack:
-        for name, value in stack.env().items():
-            print(f"export {name}={shlex.quote(value)}")
-        print(f"# webhook: {stack.webhook_url}  (logs in {logs})")
-        print("facetag local stack ready", flush=True)
+    with tempfile.TemporaryDirectory() as logs:
         try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+            with local_stack(state_dir=args.state_dir, app_port=args.port,
+                             log_dir=Path(logs)) as stack:
+                for name, value in stack.env().items():
+                    print(f"export {name}={shlex.quote(value)}")
+                print(f"# webhook: {stack.webhook_url}  (logs in {logs})")
+                print("facetag local stack ready", flush=True)
+                with contextlib.suppress(KeyboardInterrupt):
+                    stop.wait()
+        except PortInUse as err:
+            print(f"facetag local stack not started: {err} (--port N)", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -34,6 +34,7 @@ class Controls:
             service.stats.reset()
             service.rate_limiter.reset(service.config.admin_rate_limit)
             service.faults.follow(no_faults())
+            service.fault_message = None
             notifier.reset()
             return json_answer(200, {"status": "ok"})
         if route == "notifications" and method in ("GET", "POST"):
@@ -58,13 +59,18 @@ class Controls:
         raise NotFound(f"No test control {method} /_admin/{route}")
 
     def faults(self, body: bytes) -> Answer:
-        """`{"rate", "statuses", "seed", "apis"}`: a share of calls to those APIs (admin,
-        upload, delivery) answers one of those statuses before doing anything."""
+        """`{"rate", "statuses", "seed", "apis", "message"}`: a share of calls to those APIs
+        (admin, upload, delivery) answers one of those statuses before doing anything, with
+        `message` as the error's words if given."""
         data = parse_json(body)
+        message = data.get("message")
         try:
             plan = FaultPlan.of(float(data.get("rate", 0)), list(data.get("statuses", [500])),
                                 list(data.get("apis", FAULTED_APIS)), data.get("seed"))
+            if message is not None and not isinstance(message, str):
+                raise TypeError("message must be a string")
         except (ValueError, TypeError) as exc:
             raise BadRequest(str(exc)) from None
         self.service.faults.follow(plan)
+        self.service.fault_message = message
         return json_answer(200, {"status": "ok"})

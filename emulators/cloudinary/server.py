@@ -11,7 +11,7 @@ from .assets import RESOURCE_TYPES
 from .cdn import Cdn
 from .controls import Controls
 from .exceptions import AuthorizationRequired, CloudinaryError, NotFound
-from .service import ServerConfig, Service, error_answer
+from .service import ServerConfig, Service, cld_error, error_answer
 from .upload_api import ACTIONS, UploadApi
 
 
@@ -45,10 +45,17 @@ class CloudinaryHandler(StandInHandler):
             if path.startswith("/v1_1/"):
                 return self.api(request, path, split.query)
             if request.method in ("GET", "HEAD"):
-                return self.server.cdn.deliver(path)
+                return self.delivered(path)
             raise NotFound(f"No route for {request.method} {path}")
         except CloudinaryError as exc:
             return error_answer(exc.status, exc.message)
+
+    def delivered(self, path: str) -> Answer:
+        """Delivery errors say why in `X-Cld-Error`, as Cloudinary's CDN does."""
+        try:
+            return self.server.cdn.deliver(path)
+        except CloudinaryError as exc:
+            return error_answer(exc.status, exc.message, cld_error(exc.message))
 
     def api(self, request: Request, path: str, query: str) -> Answer:
         # Segments stay percent-encoded until routed: a public_id may contain an encoded "/".

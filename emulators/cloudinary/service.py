@@ -50,6 +50,13 @@ def error_answer(status: int, message: str, headers: dict[str, str] | None = Non
     return json_answer(status, {"error": {"message": message}}, headers)
 
 
+def cld_error(message: str) -> dict[str, str]:
+    """The `X-Cld-Error` header of a delivery error (ASCII, one line: it may quote a
+    public_id)."""
+    text = "".join(c if c.isprintable() else " " for c in message)
+    return {"X-Cld-Error": text.encode("ascii", "backslashreplace").decode("ascii")}
+
+
 def no_faults() -> FaultPlan[int]:
     return FaultPlan.of(0.0, [500], FAULTED_APIS)
 
@@ -67,6 +74,7 @@ class Service:
         self.shapes = Shapes(f"http://{config.host}:{config.port}", config.cloud_name)
         self.rate_limiter = RateLimiter(config.admin_rate_limit)
         self.faults = FaultInjector(no_faults())
+        self.fault_message: str | None = None  # instead of the status's usual words
         self.stats = CallStats(TOTALS)
         self.notifications = Notifications(self.triggers, Notifier(
             api_key=config.api_key, api_secret=config.api_secret,
@@ -76,14 +84,19 @@ class Service:
                 url=config.notification_url, signature_algorithm=config.signature_algorithm)))
 
     def fault(self, api: str, headers: dict[str, str] | None = None) -> Answer | None:
-        """The injected fault this call of `api` answers with, if any."""
+        """The injected fault this call of `api` answers with, if any; delivery faults carry
+        their message in `X-Cld-Error` too, as Cloudinary's delivery errors do."""
         status = self.faults.pick(api)
         if status is None:
             return None
         self.stats.record_fault(api)
-        if status == 420:
-            return error_answer(420, self.rate_limiter.exceeded_message(), headers)
-        return error_answer(status, FAULT_MESSAGES.get(status, "Injected fault"), headers)
+        if status == 420 and self.fault_message is None:
+            message = self.rate_limiter.exceeded_message()
+        else:
+            message = self.fault_message or FAULT_MESSAGES.get(status, "Injected fault")
+        if api == "delivery":
+            headers = {**(headers or {}), **cld_error(message)}
+        return error_answer(status, message, headers)
 
     def close(self) -> None:
         self.notifications.notifier.stop()

@@ -9,10 +9,14 @@ import subprocess
 import sys
 import time
 
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
 import boto3
 import pytest
 
-from emulators.processes import PROJECT_DIR, free_port
+from emulators.processes import PROJECT_DIR, PortInUse, _wait_for_port, free_port, running
 
 
 
@@ -43,3 +47,39 @@ def test_stack_prints_exports_then_ready_and_stops_cleanly() -> None:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         assert process.wait(30) == 0
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another process listens on (here: this test)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+def test_stack_on_a_taken_port_fails_clearly_and_never_says_ready(taken_port: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.stack", "--port", str(taken_port)], cwd=PROJECT_DIR,
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert f"port {taken_port} is already in use by another process" in result.stderr
+    assert "ready" not in result.stdout and "export" not in result.stdout
+
+
+def test_a_server_on_a_taken_port_is_refused_before_it_starts(taken_port: int) -> None:
+    with pytest.raises(PortInUse), running(["-m", "emulators.rekognition"], port=taken_port):
+        pass
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads socket owners in /proc")
+def test_another_process_listening_is_not_taken_for_the_server(taken_port: int) -> None:
+    """Had the port been taken after the check: the child never listens, someone else does,
+    and the wait does not end on the other listener's answer."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with pytest.raises(TimeoutError):
+            _wait_for_port(taken_port, child, timeout=2)
+    finally:
+        child.kill()
+        child.wait()

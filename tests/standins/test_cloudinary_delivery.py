@@ -90,8 +90,21 @@ def test_original_is_served_without_transformations(cloudinary_sdk: SdkHandle) -
     assert fetch(url).data == original
 
 
-def test_unknown_asset_is_404(cloudinary_sdk: SdkHandle) -> None:
-    assert fetch(facetag_url("missing", 1)).status == 404
+def test_unknown_asset_is_404_saying_why_in_x_cld_error(cloudinary_sdk: SdkHandle) -> None:
+    response = fetch(facetag_url("missing/été", 1))
+    assert response.status == 404
+    assert response.headers["X-Cld-Error"] == "Resource not found - missing/\\xe9t\\xe9"
+
+
+def test_injected_delivery_faults_carry_their_message(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(), public_id="p")
+    cloudinary_sdk.server.admin("POST", "faults", {"rate": 1, "statuses": [429],
+                                                   "apis": ["delivery"], "message": "slow\ndown"})
+    response = fetch(facetag_url("p", uploaded["version"]))
+    assert response.status == 429
+    assert response.headers["X-Cld-Error"] == "slow down"
+    assert response.json()["error"]["message"] == "slow\ndown"
+    assert cloudinary.api.resource("p")["public_id"] == "p"  # the Admin API is not faulted
 
 
 def test_overwritten_asset_is_delivered_in_its_new_version(cloudinary_sdk: SdkHandle) -> None:

@@ -110,6 +110,7 @@ def route() -> Iterator[Route]:
 
             patch.setattr(runtime, "dispatch", dispatch)
             patch.setattr(runtime, "secret", lambda: state.secret)
+            patch.setattr(runtime, "newer_secret", lambda: None)  # not rotated
             yield state
         runtime.reset()
 

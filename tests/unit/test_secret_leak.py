@@ -60,15 +60,18 @@ class Route:
         self.fail_with: Exception | None = None
 
     def fresh(self, ssm_error: str | None = None, **env: str) -> None:
-        """A new container: settings and secret read again; SSM answers once."""
+        """A new container: settings and secret read again; SSM answers as told."""
         ssm = boto3.client("ssm", region_name="us-east-1", aws_access_key_id="x",
                            aws_secret_access_key="x")
         stub = Stubber(ssm)
         if ssm_error:
             stub.add_client_error("get_parameter", ssm_error, "denied or missing")
         else:
-            stub.add_response("get_parameter", {"Parameter": {"Name": PARAM, "Value": SECRET}},
-                              {"Name": PARAM, "WithDecryption": True})
+            # The first read, and the one a signature mismatch allows (once per TTL).
+            for _ in range(2):
+                stub.add_response("get_parameter",
+                                  {"Parameter": {"Name": PARAM, "Value": SECRET}},
+                                  {"Name": PARAM, "WithDecryption": True})
         stub.activate()
         runtime.reset(ssm=ssm)
         for name, value in env.items():

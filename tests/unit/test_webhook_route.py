@@ -58,6 +58,7 @@ def dispatched(monkeypatch):
     runtime.reset()  # settings read again from this test's env
     monkeypatch.setattr(runtime, "dispatch", dispatch)
     monkeypatch.setattr(runtime, "secret", lambda: SECRET)
+    monkeypatch.setattr(runtime, "newer_secret", lambda: None)  # not rotated
     yield recorded
     runtime.reset()
 
@@ -297,26 +298,40 @@ def test_one_log_line_per_notification_without_secrets(client, caplog):
         assert "Jane Doe" not in line  # nothing of the body beyond ids and type
 
 
-def test_settings_error_is_a_plain_500_naming_the_variable(client, dispatched, monkeypatch,
-                                                           caplog):
+def misconfigured_reasons(caplog) -> list[str]:
+    return [r.reason for r in caplog.records
+            if r.name == "facetag.webhook" and r.outcome == "misconfigured"]
+
+
+def test_settings_error_is_a_plain_500_naming_the_variable_in_the_log_only(
+        client, dispatched, monkeypatch, caplog):
     monkeypatch.setenv("FACETAG_MATCH_THRESHOLD", "high")
     response = post(client, BODY, signed_headers(BODY))
     assert response.status_code == 500
-    assert "FACETAG_MATCH_THRESHOLD" in response.json_body["error"]
-    assert "Traceback" not in response.body.decode()
-    assert any("FACETAG_MATCH_THRESHOLD" in r.reason for r in caplog.records
-               if r.name == "facetag.webhook" and r.outcome == "misconfigured")
+    assert response.json_body == {"error": "facetag is misconfigured; its log says why"}
+    assert "FACETAG_MATCH_THRESHOLD" not in response.body.decode()
+    assert any("FACETAG_MATCH_THRESHOLD" in reason for reason in misconfigured_reasons(caplog))
     assert dispatched == []
 
 
-def test_missing_secret_configuration_is_a_500_naming_the_variables(client, dispatched,
-                                                                    monkeypatch):
+def test_an_unsigned_caller_learns_nothing_of_the_configuration(client, dispatched,
+                                                                monkeypatch, caplog):
+    monkeypatch.setenv("FACETAG_SIGNATURE_WINDOW_S", "a while")
+    response = post(client, BODY, {"Content-Type": "application/json"})
+    assert response.status_code == 500
+    assert "FACETAG_SIGNATURE_WINDOW_S" not in response.body.decode()
+    assert any("FACETAG_SIGNATURE_WINDOW_S" in reason for reason in misconfigured_reasons(caplog))
+
+
+def test_missing_secret_configuration_is_a_500_naming_the_variables_in_the_log_only(
+        client, dispatched, monkeypatch, caplog):
     def no_secret():
         raise ConfigError("set CLOUDINARY_URL, or CLOUDINARY_CLOUD_NAME and CLOUDINARY_API_KEY")
 
     monkeypatch.setattr(runtime, "secret", no_secret)
     response = post(client, BODY, signed_headers(BODY))
-    assert response.status_code == 500 and "CLOUDINARY_URL" in response.json_body["error"]
+    assert response.status_code == 500 and "CLOUDINARY_URL" not in response.body.decode()
+    assert any("CLOUDINARY_URL" in reason for reason in misconfigured_reasons(caplog))
     assert dispatched == []
 
 

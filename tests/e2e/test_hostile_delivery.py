@@ -1,0 +1,162 @@
+"""Hostile uploads against the derivative download, on the local stack through the real route.
+
+- A public_id that is a URL makes facetag fetch nothing from that address, from the webhook or
+  from reconciliation: the asset gets a clear `facetag:error` instead.
+- Whatever a delivery answer says (`X-Cld-Error`), its words never reach the asset.
+- A temporary refusal (420, 423, 429, 5xx) writes nothing on the asset: it is retried later,
+  and reconciliation processes it once delivery answers again.
+- A failing download of a private asset leaves no signed delivery URL in the app's log.
+"""
+
+from __future__ import annotations
+
+import http.server
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import cloudinary.api
+import cloudinary.uploader
+import pytest
+
+from chalicelib.assets import Asset, asset_from_resource
+from emulators.stack import admin
+from tests.e2e.reconcile_support import drop_notifications, facetag
+from tests.fixtures_stack import Librarian, photo_path
+
+CANARY = "AKIAIOSFODNN7CANARY"
+URL_SIGNATURE = re.compile(r"s--[A-Za-z0-9_-]{8,32}--")
+
+
+class Listener(http.server.ThreadingHTTPServer):
+    """Something an uploader would like facetag to reach (a metadata service): records every
+    request and answers 400 with a secret in `X-Cld-Error`, as a leak would show it."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        super().__init__(("127.0.0.1", 0), ListenerHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ListenerHandler(http.server.BaseHTTPRequestHandler):
+    server: Listener
+
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)
+        self.send_response(400)
+        self.send_header("X-Cld-Error", CANARY)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def face() -> bytes:
+    return photo_path("obama2").read_bytes()
+
+
+def by_id(asset_id: str) -> Asset:
+    return asset_from_resource(cloudinary.api.resource_by_asset_id(asset_id))
+
+
+def marked(asset: Asset) -> bool:
+    return any(t.startswith("facetag:v-") for t in asset.tags)
+
+
+def delivery_faults(librarian: Librarian, status: int, message: str | None = None) -> None:
+    body: dict[str, Any] = {"rate": 1.0 if status else 0.0, "statuses": [status or 500],
+                            "apis": ["delivery"]}
+    if message is not None:
+        body["message"] = message
+    admin(librarian.stack.cloudinary.url, "faults", body)
+
+
+def assert_refused_url(asset: Asset) -> None:
+    assert "facetag:error" in asset.tags and marked(asset), asset.tags
+    assert "web address" in asset.context.get("facetag_error", ""), asset.context
+    assert not any(CANARY in value for value in asset.context.values())
+
+
+def test_a_public_id_that_is_a_url_is_never_fetched_by_the_webhook(
+        librarian: Librarian, listener: Listener) -> None:
+    public_id = f"{listener.url}/latest/meta-data/iam/security-credentials/"
+    uploaded = librarian.upload(face(), public_id)
+    librarian.wait()
+    assert listener.paths == []
+    assert_refused_url(by_id(uploaded.asset_id))
+    assert librarian.cloudinary_stats()["notifications"]["failed"] == 0
+
+
+def test_a_public_id_that_is_a_url_is_never_fetched_by_reconciliation(
+        librarian: Librarian, listener: Listener) -> None:
+    drop_notifications(librarian.stack)
+    uploaded = librarian.upload(face(), f"{listener.url}/latest/user-data")
+    result = facetag(librarian.stack, "reconcile")
+    assert result.returncode == 0, result.stderr
+    assert listener.paths == []
+    assert_refused_url(by_id(uploaded.asset_id))
+
+
+def test_a_delivery_answers_words_never_reach_the_asset(librarian: Librarian) -> None:
+    delivery_faults(librarian, 400, message=f"Resource not found - {CANARY}")
+    librarian.upload(face(), "hostile/words")
+    librarian.wait()
+    asset = librarian.asset("hostile/words")
+    assert "facetag:error" in asset.tags and marked(asset)
+    assert asset.context["facetag_error"] == "Cloudinary could not render the image (HTTP 400)"
+    assert not any(CANARY in value for value in asset.context.values())
+
+
+@pytest.mark.parametrize("status", [420, 423, 429, 503])
+def test_a_temporary_delivery_refusal_is_retried_later(librarian: Librarian,
+                                                       status: int) -> None:
+    delivery_faults(librarian, status)
+    librarian.upload(face(), "hostile/later")
+    librarian.wait()
+    refused = librarian.asset("hostile/later")
+    assert "facetag:error" not in refused.tags and not marked(refused), refused.tags
+    assert not any(k.startswith("facetag_") for k in refused.context), refused.context
+    notifications = librarian.cloudinary_stats()["notifications"]
+    assert notifications["retried"] >= 1, notifications  # answered 503: Cloudinary retries
+
+    delivery_faults(librarian, 0)
+    result = facetag(librarian.stack, "reconcile")
+    assert result.returncode == 0, result.stderr
+    processed = librarian.asset("hostile/later")
+    assert marked(processed) and "facetag:error" not in processed.tags, processed.context
+    assert processed.context["facetag_faces"] == "1"
+
+
+def test_a_failing_private_download_leaves_no_signed_url_in_the_log(
+        librarian: Librarian) -> None:
+    log_dir = librarian.stack.log_dir
+    assert log_dir is not None
+    log = log_dir / "app.log"
+    start = log.stat().st_size
+    delivery_faults(librarian, 503)
+    uploaded = asset_from_resource(cloudinary.uploader.upload(
+        face(), public_id="hostile/private", type="private"))
+    librarian.wait()
+    written = log.read_bytes()[start:].decode("utf-8", "replace")
+    failures = [line for line in written.splitlines()
+                if uploaded.asset_id in line and '"outcome": "failed"' in line]
+    assert failures and all('"traceback"' in line for line in failures)
+    assert URL_SIGNATURE.search(written) is None
