@@ -10,6 +10,7 @@ them: botocore's retries of one call count once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,16 @@ LIST_PAGE = 4096
 SEARCH_MAX_FACES = 4096
 
 NOT_FOUND = "ResourceNotFoundException"
+
+log = logging.getLogger("facetag.faces")
+
+# Said once, when a flow finds the collection missing and creates it: on a first use without
+# `facetag init` that is expected; otherwise the collection was deleted outside facetag.
+COLLECTION_CREATED = (
+    "the face collection did not exist and was created empty. If facetag used it before, it "
+    "was deleted outside facetag and every face and person in it is gone: run `facetag rerun "
+    "--from <date of the oldest photo>` to train the people again from their training photos "
+    "and index the older photos again")
 
 
 def make_client(max_attempts: int = 5) -> RekognitionClient:
@@ -152,11 +163,12 @@ class FaceIndex:
 
     def index_faces(self, image: bytes, asset_id: str) -> IndexResult:
         """Store every face of an image (up to Rekognition's 100), remembered by asset_id. A
-        missing collection (first face ever, or after a reset) is created first."""
+        missing collection (first face ever, or deleted outside facetag) is created first."""
         try:
             return self._index(image, asset_id)
         except CollectionMissing:
-            self.ensure_collection()
+            if self.ensure_collection():
+                log.warning(COLLECTION_CREATED, extra={"collection_id": self.collection_id})
             return self._index(image, asset_id)
 
     def _index(self, image: bytes, asset_id: str) -> IndexResult:
@@ -224,8 +236,9 @@ class FaceIndex:
             kwargs["NextToken"] = token
 
     def faces(self, face_ids: Sequence[str]) -> list[StoredFace]:
+        """Those of these faces the collection holds; none when the collection is missing."""
         found: list[StoredFace] = []
-        with translating(self.collection_id):
+        with translating(self.collection_id, tolerated=NOT_FOUND):
             for i in range(0, len(face_ids), LIST_PAGE):
                 found.extend(self._list_faces(FaceIds=list(face_ids[i:i + LIST_PAGE])))
         return found

@@ -13,6 +13,7 @@ class OutcomeKind(StrEnum):
     UNTRAINED = "untrained"
     REJECTED = "rejected"  # a librarian's removal of a name remembered
     FORGOTTEN = "forgotten"  # faces of deleted assets removed
+    DEFERRED = "deferred"  # left to the next reconciliation (faces of deleted assets)
     ERROR = "error"  # written on the asset as facetag:error
     SKIPPED = "skipped"  # opted out (skip tag, excluded folder)
     UNCHANGED = "unchanged"  # already done for this version and these settings

@@ -21,7 +21,7 @@ from .asset_faces import AssetFaces
 from .assets import Asset
 from .corrections import Corrections
 from .decide import Need, decide
-from .forgetting import forget_assets
+from .forgetting import deletion_deferred
 from .notifications import (
     AssetsDeleted,
     AssetUploaded,
@@ -66,8 +66,7 @@ class Tagger:
         if isinstance(event, ContextChanged):
             return self.corrections.context_changed(event)
         if isinstance(event, AssetsDeleted):
-            removed = forget_assets(self.faces, [r.asset_id for r in event.refs])
-            return Outcome(OutcomeKind.FORGOTTEN, f"{removed} faces")
+            return deletion_deferred(event.refs)
         return Outcome(OutcomeKind.IGNORED, event.reason)
 
     def process(self, asset: Asset, rerun: bool = False) -> Outcome:

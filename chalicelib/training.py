@@ -101,13 +101,19 @@ class Trainer:
                 removed += len(mine)
             if faces and len(mine) == len(faces):
                 self.faces.delete_user(user_id)
-        # No face of this asset trained `name` (e.g. an operator renamed the person, and this
-        # is the echo of the old label's removal): the asset's training state is not ours.
-        if write and removed:
+        if write and (removed or self._claims(ref, name)):
             self.writer.untrained(ref)
         log.info("untrained", extra={"asset_id": ref.asset_id, "outcome": OutcomeKind.UNTRAINED,
                                      "faces": removed})
         return Outcome(OutcomeKind.UNTRAINED, name.display)
+
+    def _claims(self, ref: AssetRef, name: PersonName) -> bool:
+        """No face of this asset trains `name`, yet the asset may still say it does: its face
+        went with a collection deleted outside facetag, and the claim goes too. After an
+        operator's rename the asset names the new person (this is the echo of the old label's
+        removal): its training state is not ours to undo."""
+        asset = self.library.asset(ref.asset_id)
+        return asset is not None and state.read(asset, self.settings).trained == name.display
 
     def tag_older_assets(self, name: PersonName, face_id: str, exclude: str = "") -> int:
         """Tag every earlier asset whose faces match a new training face: one search, then

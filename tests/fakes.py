@@ -120,7 +120,7 @@ class FakeFaces:
                 if f.face_id != face_id and self.score(identity, who) >= threshold]
 
     def faces(self, face_ids: Sequence[str]) -> list[StoredFace]:
-        self._call("ListFaces")
+        self._call("ListFaces", needs_collection=False)  # a missing collection holds none
         return [self._with_user(f) for f in face_ids if f in self.stored]
 
     def _with_user(self, face_id: str) -> StoredFace:

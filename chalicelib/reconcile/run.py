@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import chain
 
 from .. import metrics
 from ..assets import Asset
@@ -17,6 +18,7 @@ from ..library_errors import RateLimited
 from ..tagging import Tagger
 from .budget import Budget, RemainingMs, Stop, rate_limited
 from .finder import Finder, Progress, Window
+from .lost_training import lost_training
 from .orphans import remove_orphans
 from .summary import Planned, Summary, Tally
 
@@ -50,6 +52,12 @@ class _Run:
     def _found(self, count: int) -> None:
         self.tally.found(count)
         self.progress("found", count)
+
+    def candidates(self) -> Iterable[Asset]:
+        """A re-run first trains again the training photos whose face the collection lost."""
+        if self.options.rerun:
+            return chain(lost_training(self.tagger.faces, self.finder), self.finder)
+        return self.finder
 
     def work(self, assets: Iterable[Asset]) -> None:
         if self.options.dry_run:
@@ -101,7 +109,7 @@ class _Run:
         rekognition_start = faces.calls.total
         summary = self.tally.summary
         try:
-            self.work(self.finder)
+            self.work(self.candidates())
             if self.options.cleanup:
                 remove_orphans(faces, library, self.budget, self.tally, self.options.dry_run)
         except Stop as stop:

@@ -77,12 +77,18 @@ def test_removing_the_training_tag_untrains(librarian: Librarian) -> None:
     assert librarian.people_on("events/later") == set()
 
 
-def test_deleting_the_training_asset_untrains(librarian: Librarian) -> None:
+def test_deleting_the_training_asset_untrains_at_the_next_reconciliation(
+        librarian: Librarian) -> None:
     import cloudinary.uploader
+
+    from chalicelib.reconcile import reconcile
+    from tests.e2e.reconcile_support import as_app
 
     train(librarian, "obama", OBAMA, "people/obama")
     cloudinary.uploader.destroy("people/obama")
     librarian.wait()
+    with as_app(librarian.stack) as tagger:
+        reconcile(tagger)
 
     assert librarian.users() == []
     assert librarian.faces() == []

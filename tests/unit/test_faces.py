@@ -242,6 +242,32 @@ def test_gone_users_and_existing_collections_are_the_state_wanted(
     index.disassociate("p:Jane", [FACE_A])
 
 
+def test_a_missing_collection_holds_none_of_the_faces_asked_for(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("list_faces", "ResourceNotFoundException", http_status_code=400,
+                          expected_params={"CollectionId": "facetag", "MaxResults": 4096,
+                                           "FaceIds": [FACE_A, FACE_B]})
+    assert index.faces([FACE_A, FACE_B]) == []
+
+
+def test_indexing_into_a_collection_deleted_meanwhile_tells_the_operator_once(
+        stubbed: tuple[FaceIndex, Stubber], caplog: pytest.LogCaptureFixture) -> None:
+    index, stub = stubbed
+    stub.add_client_error("index_faces", "ResourceNotFoundException", http_status_code=400)
+    stub.add_client_error("create_collection", "ResourceAlreadyExistsException",
+                          http_status_code=400)  # another flow created it first: it tells
+    stub.add_response("index_faces", {"FaceRecords": []}, INDEX_PARAMS)
+    stub.add_client_error("index_faces", "ResourceNotFoundException", http_status_code=400)
+    stub.add_response("create_collection", {"StatusCode": 200}, {"CollectionId": "facetag"})
+    stub.add_response("index_faces", {"FaceRecords": []}, INDEX_PARAMS)
+    with caplog.at_level("WARNING", logger="facetag.faces"):
+        index.index_faces(b"jpeg", ASSET)
+        index.index_faces(b"jpeg", ASSET)
+    [record] = caplog.records
+    assert "was created empty" in record.getMessage() and "facetag rerun" in record.getMessage()
+
+
 def test_all_faces_of_a_missing_collection_raise_while_iterating(
         stubbed: tuple[FaceIndex, Stubber]) -> None:
     index, stub = stubbed
