@@ -93,7 +93,7 @@ def test_a_stale_versions_own_unassociated_faces_are_still_dropped(
 
 
 def test_face_id_claims_cost_one_lookup_at_most(world: World, upload: Upload) -> None:
-    _, faces, library = world
+    _, faces, _ = world
     junk = ",".join(["not-a-face"] * 5000 + [f"{n:08x}-0000-4000-8000-000000000000"
                                               for n in range(50)])
     upload("attacker", [FaceSpec("carol")], context={state.FACE_IDS: junk,
@@ -115,7 +115,7 @@ def test_a_trained_claim_that_is_no_name_is_ignored_and_the_label_trains(
 
 def test_a_trained_claim_naming_another_person_leaves_their_faces(
         world: World, upload: Upload) -> None:
-    _, faces, library = world
+    _, faces, _ = world
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
     upload("t2", [FaceSpec("mallory")], tags=("train:Mallory",),
            context={state.TRAINED: "Jane Doe"})
@@ -177,7 +177,7 @@ def test_stale_status_tags_make_room_before_the_result(world: World, upload: Upl
 
 def test_one_older_asset_at_the_tag_limit_does_not_stop_retroactive_tagging(
         world: World, upload: Upload) -> None:
-    tagger, faces, library = world
+    _, _, library = world
     upload("old1", [FaceSpec("jane")])
     upload("old-full", [FaceSpec("jane")], tags=FULL[:-1])  # the marker makes 1,000
     upload("old2", [FaceSpec("jane")])

@@ -88,6 +88,6 @@ def test_refused_assets_are_isolated_in_every_batch_and_named_together(
 def test_a_write_nothing_refuses_is_one_call_per_thousand_ids(
         monkeypatch: pytest.MonkeyPatch) -> None:
     pool = cloudinary_with(monkeypatch, set())
-    assert MediaLibrary(512).remove_tags(IDS + ["photos/x"], ["suggested:Jane"]) == [
+    assert MediaLibrary(512).remove_tags([*IDS, "photos/x"], ["suggested:Jane"]) == [
         *IDS, "photos/x"]
     assert [len(batch) for batch in pool.calls] == [1000, 1]
