@@ -21,15 +21,18 @@ class AssetFaces:
         self.library = library
 
     def of(self, asset: Asset) -> list[StoredFace]:
-        """Largest first. Faces already indexed for this version are reused, not indexed again."""
+        """Largest first. Faces already indexed for this version are reused, not indexed again.
+
+        The face ids in the asset's context are a claim (an uploader can write another asset's
+        ids there): only faces the collection says were indexed from this asset count."""
         current = state.read(asset, self.settings)
-        known = list(current.face_ids)
-        if known and current.asset_version == str(asset.version):
-            stored = self.faces.faces(known)
-            if len(stored) == len(known):
-                return sorted(stored, key=lambda f: f.box.area, reverse=True)
-        elif known:
-            self._drop_unassociated(known)
+        claimed = current.face_ids
+        mine = self._verified(asset, claimed)
+        if current.asset_version == str(asset.version):
+            if claimed and len(mine) == len(claimed):
+                return sorted(mine, key=lambda f: f.box.area, reverse=True)
+        elif mine:
+            self._drop_unassociated(mine)
         try:
             image = self.library.download_derivative(asset.ref, asset.version)
         except (AssetGone, DeliveryRefused) as exc:
@@ -40,9 +43,16 @@ class AssetFaces:
             raise AssetProblem(exc.reason) from None
         return [StoredFace(f.face_id, asset.asset_id, None, f.box) for f in result.faces]
 
-    def _drop_unassociated(self, face_ids: Sequence[str]) -> None:
+    def _verified(self, asset: Asset, face_ids: Sequence[str]) -> list[StoredFace]:
+        """The faces among `face_ids` that were indexed from this asset (one ListFaces call:
+        the codec keeps at most 100 ids)."""
+        if not face_ids or not asset.asset_id:
+            return []
+        return [f for f in self.faces.faces(face_ids) if f.asset_id == asset.asset_id]
+
+    def _drop_unassociated(self, faces: Sequence[StoredFace]) -> None:
         """Faces of an overwritten version: gone from the photo, so gone from the index."""
-        stale = [f.face_id for f in self.faces.faces(face_ids) if not f.user_id]
+        stale = [f.face_id for f in faces if not f.user_id]
         if stale:
             self.faces.delete_faces(stale)
 

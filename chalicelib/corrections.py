@@ -68,9 +68,9 @@ class Corrections:
             return Outcome(OutcomeKind.IGNORED, "asset gone")
         if key in event.removed and not self._has_training_label(asset):
             trained = state.read(asset, self.settings).trained
-            if not trained:
+            if trained is None:
                 return Outcome(OutcomeKind.IGNORED, "asset was not training")
-            return self.trainer.untrain(asset.ref, PersonName.parse(trained))
+            return self.trainer.untrain(asset.ref, trained)
         return self.process(asset)
 
     def _has_training_label(self, asset: Asset) -> bool:

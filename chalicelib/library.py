@@ -3,7 +3,10 @@
 The SDK takes its account and endpoints from its own configuration (`CLOUDINARY_*` variables or
 `CLOUDINARY_URL`), so the same code talks to Cloudinary or to the local stack. Writes prefer
 the Upload API (`add_tag`, `add_context`), which does not count against the Admin API's hourly
-quota; reads of many assets are batched (100 asset ids per Admin call). Every failure is one of
+quota, 1000 public ids per call; a call Cloudinary refuses as a whole (one asset at its 1,000
+tags refuses the batch) is halved until each refused asset is alone, so one asset cannot fail
+the others: k refused assets among n cost at most 2·k·⌈log2 n⌉ more calls. Reads of many
+assets are batched (100 asset ids per Admin call). Every failure is one of
 facetag's own errors (library_errors.py), never an SDK or urllib3 one; `calls` counts the calls
 made by kind.
 """
@@ -26,7 +29,13 @@ import urllib3
 from . import delivery
 from .assets import Asset, AssetRef, asset_from_resource
 from .calls import CallCounter
-from .library_errors import DeliveryRefused, LibraryUnavailable, delivery_error, translating
+from .library_errors import (
+    DeliveryRefused,
+    LibraryUnavailable,
+    WriteRefused,
+    delivery_error,
+    translating,
+)
 
 log = logging.getLogger("facetag.library")
 
@@ -57,6 +66,15 @@ class LibraryCalls:
     admin: CallCounter = field(default_factory=CallCounter)
     upload: CallCounter = field(default_factory=CallCounter)
     delivery: CallCounter = field(default_factory=CallCounter)
+
+
+@dataclass
+class _Written:
+    """What a bulk write did so far: the public ids written, and those refused alone."""
+
+    applied: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,36 +171,50 @@ class MediaLibrary:
         for i in range(0, len(items), size):
             yield list(items[i:i + size])
 
+    def _write(self, command: Callable[..., Any], public_ids: Sequence[str],
+               delivery_type: str) -> list[str]:
+        """`command(public_ids, type=…)` over every batch; returns the public ids written.
+        WriteRefused comes after all the others were written, naming the refused assets."""
+        written = _Written()
+        for batch in self._batches(public_ids, TAG_BATCH):
+            self._split(command, batch, delivery_type, written)
+        if written.refused:
+            raise WriteRefused(written.reason, written.refused, written.applied)
+        return written.applied
+
+    def _split(self, command: Callable[..., Any], public_ids: list[str], delivery_type: str,
+               written: _Written) -> None:
+        try:
+            r = self._upload(partial(command, public_ids, type=delivery_type))
+        except WriteRefused as refused:
+            if len(public_ids) == 1:
+                written.refused.extend(public_ids)
+                written.reason = written.reason or refused.reason
+                return
+            half = len(public_ids) // 2
+            self._split(command, public_ids[:half], delivery_type, written)
+            self._split(command, public_ids[half:], delivery_type, written)
+            return
+        written.applied.extend(r.get("public_ids", []))
+
     def add_tags(self, public_ids: Sequence[str], tags: Sequence[str],
                  delivery_type: str = "upload") -> list[str]:
         """Add tags to many assets; returns the public ids Cloudinary applied them to."""
-        applied: list[str] = []
         if not tags:
-            return applied
-        for batch in self._batches(public_ids, TAG_BATCH):
-            r = self._upload(partial(cloudinary.uploader.add_tag, list(tags), batch,
-                                     type=delivery_type))
-            applied.extend(r.get("public_ids", []))
-        return applied
+            return []
+        return self._write(partial(cloudinary.uploader.add_tag, list(tags)), public_ids,
+                           delivery_type)
 
     def remove_tags(self, public_ids: Sequence[str], tags: Sequence[str],
                     delivery_type: str = "upload") -> list[str]:
-        applied: list[str] = []
-        for batch in self._batches(public_ids, TAG_BATCH):
-            r = self._upload(partial(cloudinary.uploader.remove_tag, list(tags), batch,
-                                     type=delivery_type))
-            applied.extend(r.get("public_ids", []))
-        return applied
+        return self._write(partial(cloudinary.uploader.remove_tag, list(tags)), public_ids,
+                           delivery_type)
 
     def add_context(self, public_ids: Sequence[str], context: Mapping[str, str],
                     delivery_type: str = "upload") -> list[str]:
         """Merge context keys (an empty value deletes the key); the SDK escapes `=` and `|`."""
-        applied: list[str] = []
-        for batch in self._batches(public_ids, TAG_BATCH):
-            r = self._upload(partial(cloudinary.uploader.add_context, dict(context), batch,
-                                     type=delivery_type))
-            applied.extend(r.get("public_ids", []))
-        return applied
+        return self._write(partial(cloudinary.uploader.add_context, dict(context)), public_ids,
+                           delivery_type)
 
     # -- reads (Admin API: counted against the hourly quota) --------------------------------
 

@@ -9,7 +9,7 @@ until `reset_at`, an unavailable library is transient (retried later).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -44,11 +44,15 @@ class DeliveryRefused(LibraryError):
 
 
 class WriteRefused(LibraryError):
-    """Cloudinary refused a change (HTTP 400), for example "Too many tags"."""
+    """Cloudinary refused a change (HTTP 400), for example "Too many tags". A bulk write goes
+    on past the assets refused: `refused` names them, `applied` the ones written."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, refused: Sequence[str] = (),
+                 applied: Sequence[str] = ()) -> None:
         super().__init__(f"Cloudinary refused the change: {reason}")
         self.reason = reason
+        self.refused = tuple(refused)
+        self.applied = tuple(applied)
 
 
 class LibraryMisconfigured(LibraryError):

@@ -24,10 +24,16 @@ strict (a non-canonical form such as `.41.` for `A` is refused), so every UserId
 name. A person's UserId is `p:` + encoded name; while hidden by an operator it is `h:` + the
 same encoding.
 
-Characters that cannot be used: a comma (Cloudinary splits tags on it, so `person:Smith, John`
-would become two tags), control characters, and lone surrogates. `=`, `|`, quotes, apostrophes,
-emoji and right-to-left text are fine: tags carry them, and context values are escaped by the
-writer.
+Characters that cannot be used:
+- a comma: Cloudinary splits tags on it, so `person:Smith, John` would become two tags (and
+  so no name holds one, which keeps the comma-joined name lists of `state.py` unambiguous);
+- a backslash: the SDK escapes `=` and `|` in context values but not `\\`, so a name ending in
+  one (`Eve\\`) would swallow the separator after it and corrupt the asset's context;
+- control characters, lone surrogates, and invisible or direction-control characters
+  (Unicode category Cf: zero-width spaces and joiners, direction marks and overrides; and the
+  blank Hangul fillers): two names that differ only by one would look identical.
+`=`, `|`, `;`, quotes, apostrophes, emoji and right-to-left text are fine: tags carry them, and
+the SDK escapes `=` and `|` in context values.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ HIDDEN_PREFIX = "h:"
 _WHITESPACE_RUN = re.compile(r"(?:[ \t\n\r\v\f]|[^\S\x00-\x7f\x85])+")
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _TOKEN = re.compile(r"[a-zA-Z0-9-]|_|\.([0-9a-f]{1,6})\.")
+# Letters (category Lo) that render as nothing: the Hangul fillers.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 class InvalidName(ValueError):
@@ -100,11 +108,18 @@ def _problem(name: str) -> str | None:
     if "," in name:
         return (f"The name '{name}' contains a comma, which Cloudinary tags cannot carry: "
                 "write it without the comma (for example 'John Smith').")
+    if "\\" in name:
+        return (f"The name '{name}' contains a backslash, which Cloudinary context values "
+                "cannot carry safely: write it without the backslash.")
     for ch in name:
         category = unicodedata.category(ch)
         if category == "Cc":
             return (f"The name {name!r} contains the control character U+{ord(ch):04X}: "
                     "retype it with letters, spaces and punctuation only.")
+        if category == "Cf" or ch in _BLANK_LETTERS:
+            return (f"The name {name!r} contains the invisible character U+{ord(ch):04X} "
+                    f"({unicodedata.name(ch, 'unnamed')}), which would make it look like "
+                    "another name: retype it with visible characters only.")
         if category == "Cs":
             return "The name contains a broken character (a lone surrogate): retype it."
     if len(VISIBLE_PREFIX + _encode(name)) > USER_ID_MAX or \

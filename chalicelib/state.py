@@ -3,11 +3,21 @@
 What facetag writes on an asset is read back by the flows, reconciliation and the operator
 actions, always through `AssetState` and the `*_context` builders here, never by key.
 
-Encodings (context values are strings; the SDK escapes `=` and `|`):
+Everything read here is a claim: anyone who can upload sets an asset's context, and copying
+context between assets copies facetag's keys too. So `read` keeps only what facetag could
+have written (a name that parses, FaceIds shaped as Rekognition issues them, at most as many
+as one image can have), and the flows check the rest against the collection before acting on
+it (`asset_faces.py`: a face id counts only if its `ExternalImageId` is this asset's id).
+
+Encodings (context values are strings; the SDK escapes `=` and `|` but not `\\`, so no value
+written here ends in a backslash: names cannot hold one, see names.py):
 - counts (`facetag_faces`, `facetag_unknown`): decimal numbers;
-- names shown to librarians (`facetag_people`, `facetag_suggested`): `; `-joined display names;
-- `facetag_face_ids`: `,`-joined Rekognition FaceIds (UUIDs, never a comma);
-- `facetag_rejected`: a JSON list of display names (any character can be in a name);
+- names shown to librarians (`facetag_people`, `facetag_suggested`): `, `-joined display
+  names (no name holds a comma, so the list splits back exactly; `;` may be in a name);
+- `facetag_face_ids`: `,`-joined Rekognition FaceIds (lowercase UUIDs);
+- `facetag_trained`, `facetag_label`: one display name;
+- `facetag_rejected`: a JSON list of display names (any character can be in a removed tag);
+- `facetag_error`: a sentence for a librarian;
 - `facetag_asset_version`: the Cloudinary version of the asset last processed. Assets processed
   before this key existed carry it as `facetag_version`, which is still read.
 An empty value deletes a key (Cloudinary's `add_context` semantics).
@@ -16,14 +26,19 @@ An empty value deletes a key (Cloudinary's `add_context` semantics).
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .assets import Asset, AssetRef
-from .names import PersonName
+from .library_errors import WriteRefused
+from .names import InvalidName, PersonName
 from .outcome import AssetProblem
 from .settings import Settings
 from .stores import AssetLibrary
+
+log = logging.getLogger("facetag.state")
 
 FACES = "facetag_faces"
 UNKNOWN = "facetag_unknown"
@@ -37,6 +52,14 @@ REJECTED = "facetag_rejected"
 ASSET_VERSION = "facetag_asset_version"
 LEGACY_ASSET_VERSION = "facetag_version"
 
+# IndexFaces stores at most 100 faces of one image, so a longer list was not written by facetag.
+MAX_FACE_IDS = 100
+_FACE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Fixed: a refused write's own text is Cloudinary's, not a reason facetag vouches for.
+TAGS_REFUSED = ("Cloudinary refused to add facetag's tags to this asset, most likely because "
+                "it already has 1,000 tags (Cloudinary's limit): remove tags it does not need, "
+                "and the next reconciliation tags it")
+
 
 @dataclass(frozen=True)
 class AssetState:
@@ -44,8 +67,8 @@ class AssetState:
 
     marker_current: bool  # the processed marker of the current settings is on the asset
     asset_version: str  # the asset version last processed ("" when never)
-    face_ids: tuple[str, ...]
-    trained: str  # "" when the asset trains nobody
+    face_ids: tuple[str, ...]  # claimed: check their ExternalImageId before using them
+    trained: PersonName | None  # claimed: None when the asset trains nobody, or not a name
     label: str
     error: str
     rejected: frozenset[str]
@@ -60,12 +83,25 @@ def read(asset: Asset, settings: Settings) -> AssetState:
     return AssetState(
         marker_current=settings.marker_tag in asset.tags,
         asset_version=ctx.get(ASSET_VERSION) or ctx.get(LEGACY_ASSET_VERSION, ""),
-        face_ids=tuple(f for f in ctx.get(FACE_IDS, "").split(",") if f),
-        trained=ctx.get(TRAINED, ""),
+        face_ids=_face_ids(ctx.get(FACE_IDS, "")),
+        trained=_name(ctx.get(TRAINED, "")),
         label=ctx.get(LABEL, ""),
         error=ctx.get(ERROR, ""),
         rejected=_rejected(ctx.get(REJECTED, "")),
     )
+
+
+def _face_ids(raw: str) -> tuple[str, ...]:
+    """FaceIds as Rekognition issues them, each once; none if more than one image can have."""
+    ids = tuple(dict.fromkeys(f for f in raw.split(",") if _FACE_ID.fullmatch(f)))
+    return ids if len(ids) <= MAX_FACE_IDS else ()
+
+
+def _name(raw: str) -> PersonName | None:
+    try:
+        return PersonName.parse(raw) if raw else None
+    except InvalidName:
+        return None  # facetag writes only names that parse
 
 
 def _rejected(raw: str) -> frozenset[str]:
@@ -77,7 +113,7 @@ def _rejected(raw: str) -> frozenset[str]:
 
 
 def _names(names: Iterable[PersonName]) -> str:
-    return "; ".join(n.display for n in names)
+    return ", ".join(n.display for n in names)
 
 
 def _processed(asset: Asset, face_ids: Iterable[str]) -> dict[str, str]:
@@ -139,30 +175,43 @@ class StateWriter:
         self.settings = settings
         self.library = library
 
+    def _add_context(self, ref: AssetRef, context: dict[str, str]) -> None:
+        """Every context write: no value may end in a backslash, which the SDK would leave to
+        swallow the `|` after it. Names cannot hold one; free text (a reason) loses it."""
+        self.library.add_context([ref.public_id], {k: v.rstrip("\\") for k, v in context.items()},
+                                 ref.delivery_type)
+
     def result(self, asset: Asset, context: dict[str, str], tags: list[str]) -> None:
         """Context first, then names and the marker in one call: never a marker without its
-        result."""
+        result. Stale status tags go before, to leave room under Cloudinary's 1,000 tags; tags
+        it refuses all the same are the asset's problem."""
         delivery_type = asset.ref.delivery_type
-        self.library.add_context([asset.public_id], context, delivery_type)
-        self.library.add_tags([asset.public_id], [*tags, self.settings.marker_tag],
-                              delivery_type)
+        self._add_context(asset.ref, context)
         stale = stale_tags(asset, self.settings)
         if stale:
             self.library.remove_tags([asset.public_id], stale, delivery_type)
+        try:
+            self.library.add_tags([asset.public_id], [*tags, self.settings.marker_tag],
+                                  delivery_type)
+        except WriteRefused:
+            raise AssetProblem(TAGS_REFUSED, _face_ids(context.get(FACE_IDS, "")),
+                               context.get(LABEL, "")) from None
 
     def error(self, asset: Asset, problem: AssetProblem) -> None:
         s = self.settings
-        self.library.add_context(
-            [asset.public_id],
-            error_context(asset, str(problem), problem.label, problem.face_ids),
-            asset.ref.delivery_type)
-        self.library.add_tags([asset.public_id], [s.error_tag, s.marker_tag],
-                              asset.ref.delivery_type)
+        self._add_context(asset.ref,
+                          error_context(asset, str(problem), problem.label, problem.face_ids))
+        try:
+            self.library.add_tags([asset.public_id], [s.error_tag, s.marker_tag],
+                                  asset.ref.delivery_type)
+        except WriteRefused:
+            # No tag fits (the asset is at Cloudinary's limit): the reason is in its context,
+            # and without the marker reconciliation looks at it again once tags are removed.
+            log.warning("error tag refused", extra={"asset_id": asset.asset_id})
 
     def untrained(self, ref: AssetRef) -> None:
         self.library.remove_tags([ref.public_id], [self.settings.trained_tag], ref.delivery_type)
-        self.library.add_context([ref.public_id], untrained_context(), ref.delivery_type)
+        self._add_context(ref, untrained_context())
 
     def rejected(self, asset: Asset, names: Iterable[str]) -> None:
-        self.library.add_context([asset.public_id], rejected_context(names),
-                                 asset.ref.delivery_type)
+        self._add_context(asset.ref, rejected_context(names))

@@ -9,7 +9,9 @@ from . import metrics, state
 from .asset_faces import AssetFaces
 from .assets import Asset, AssetRef
 from .decide import left_alone
+from .face_errors import LimitReached
 from .faces import StoredFace
+from .library_errors import WriteRefused
 from .names import PersonName
 from .outcome import AssetProblem, Outcome, OutcomeKind
 from .settings import Settings
@@ -24,6 +26,18 @@ COMPETING_FACE_AREA = 0.5
 # Rekognition's own default for AssociateFaces: a new training face must look like the
 # person's other training faces at least this much.
 TRAINING_CONSISTENCY_THRESHOLD = 75.0
+# Rekognition keeps at most 100 faces per user. A person at 100 refuses further training photos
+# (facetag:error says so) rather than keeping "the best 100": Rekognition gives no measure of
+# which training face helps most, and dropping one would silently untrain a photo a librarian
+# chose. A librarian makes room by removing the training label from another photo.
+MAX_FACES_PER_PERSON = 100
+
+
+def _person_full(name: PersonName) -> AssetProblem:
+    return AssetProblem(
+        f"{name.display} already has {MAX_FACES_PER_PERSON} training photos, Rekognition's limit "
+        f"for one person: to train from this photo, remove the training label from another "
+        f"photo of {name.display}, then upload this one again")
 
 
 class Trainer:
@@ -37,9 +51,10 @@ class Trainer:
 
     def train(self, asset: Asset, name: PersonName) -> Outcome:
         s = self.settings
+        # A claim: untraining touches only faces the collection says come from this asset.
         previous = state.read(asset, s).trained
-        if previous and previous != name.display:
-            self.untrain(asset.ref, PersonName.parse(previous), write=False)
+        if previous is not None and previous != name:
+            self.untrain(asset.ref, previous, write=False)
         try:
             faces = self.asset_faces.of(asset)
         except AssetProblem as problem:
@@ -63,8 +78,15 @@ class Trainer:
     def _associate(self, name: PersonName, face: StoredFace) -> None:
         user_id = self._user_id_for(name)
         self.faces.ensure_user(user_id)
-        outcome = self.faces.associate(user_id, [face.face_id], TRAINING_CONSISTENCY_THRESHOLD)
+        try:
+            outcome = self.faces.associate(user_id, [face.face_id],
+                                           TRAINING_CONSISTENCY_THRESHOLD)
+        except LimitReached:
+            raise _person_full(name) from None
         for _, reasons, confidence in outcome.refused:
+            # Rekognition gives no reason for a face past the user's limit.
+            if not reasons and len(self.faces.user_faces(user_id)) >= MAX_FACES_PER_PERSON:
+                raise _person_full(name)
             if "LOW_MATCH_CONFIDENCE" in reasons:
                 raise AssetProblem(
                     f"this face does not look like the other training photos of "
@@ -140,7 +162,16 @@ class Trainer:
             target.setdefault(asset.ref.delivery_type, []).append(asset.public_id)
         tagged = 0
         for delivery_type, ids in confident.items():
-            tagged += len(self.library.add_tags(ids, [person_tag], delivery_type))
+            tagged += self._tag(ids, person_tag, delivery_type)
         for delivery_type, ids in suggested.items():
-            self.library.add_tags(ids, [suggest_tag], delivery_type)
+            self._tag(ids, suggest_tag, delivery_type)
         return tagged
+
+    def _tag(self, public_ids: list[str], tag: str, delivery_type: str) -> int:
+        """Assets tagged; one Cloudinary refuses (at its 1,000 tags) is left without the tag."""
+        try:
+            return len(self.library.add_tags(public_ids, [tag], delivery_type))
+        except WriteRefused as refused:
+            log.warning("retroactive tag refused", extra={"refused": len(refused.refused),
+                                                          "reason": refused.reason})
+            return len(refused.applied)

@@ -178,7 +178,7 @@ class People:
             moved += len(faces)
         # Training assets first say what they train, so the webhook's echo of the label
         # change finds them already trained under the new name and does nothing.
-        trained = [a for a in assets if state.read(a, s).trained == old.display]
+        trained = [a for a in assets if state.read(a, s).trained == old]
         self._each_type(trained, lambda ids, t: self.library.add_context(
             ids, state.renamed_training_context(new), t))
         labelled = [a for a in assets if a.context.get(s.train_context_key) == old.display]
@@ -217,7 +217,7 @@ class People:
                 self._remove_tags(holders, [tag, *extra])
                 tags_removed += len(holders)
             # Labels go after the tags, so no echo finds a label without its tag to retrain.
-            trained = [a for a in assets if state.read(a, s).trained == name.display]
+            trained = [a for a in assets if state.read(a, s).trained == name]
             self._each_type(trained, lambda ids, t: self.library.add_context(
                 ids, state.untrained_context(), t))
             labelled = [a for a in assets if a.context.get(s.train_context_key) == name.display]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from chalicelib.assets import Asset, AssetRef
 from chalicelib.calls import CallCounter
-from chalicelib.face_errors import CollectionMissing, FacesError
+from chalicelib.face_errors import CollectionMissing, FacesError, LimitReached
 from chalicelib.faces import (
     Association,
     BoundingBox,
@@ -28,8 +28,11 @@ from chalicelib.faces import (
     UserMatch,
 )
 from chalicelib.library import AdminQuota, LibraryCalls, SearchPage, Webhook
-from chalicelib.library_errors import LibraryError
+from chalicelib.library_errors import LibraryError, WriteRefused
 from chalicelib.stores import AssetLibrary, FaceStore
+
+MAX_FACES_PER_USER = 100  # Rekognition's
+MAX_TAGS_PER_ASSET = 1000  # Cloudinary's
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class FakeFaces:
             return IndexResult(tuple(IndexedFace(f.face_id, f.box, 99.0) for f in existing), ())
         indexed = []
         for i, spec in enumerate(self.photos.get(asset_id, [])):
-            face_id = f"face-{next(self._ids)}"
+            face_id = f"{next(self._ids):08x}-0000-4000-8000-000000000000"  # a FaceId's shape
             box = BoundingBox(0.1 * i, 0.1, spec.size, spec.size)
             self.stored[face_id] = (StoredFace(face_id, asset_id, None, box), spec.identity)
             indexed.append(IndexedFace(face_id, box, 99.0))
@@ -155,6 +158,8 @@ class FakeFaces:
 
     def associate(self, user_id: str, face_ids: Sequence[str], threshold: float) -> Association:
         self._call("AssociateFaces")
+        if len(self.users_[user_id]) >= MAX_FACES_PER_USER:
+            raise LimitReached(f"The user id: {user_id} already has 100 faces")
         done, refused = [], []
         for f in face_ids:
             mine = self.users_[user_id]
@@ -244,9 +249,19 @@ class FakeLibrary:
 
     def add_tags(self, public_ids: Sequence[str], tags: Sequence[str],
                  delivery_type: str = "upload") -> list[str]:
+        """As MediaLibrary: an asset that would pass 1,000 tags is refused, the others
+        written, and WriteRefused names the refused ones."""
         self._call("add_tag", self.calls.upload)
-        return self._update(public_ids, lambda a: replace(
+
+        def room(pid: str) -> bool:
+            asset = next((a for a in self.assets.values() if a.public_id == pid), None)
+            return asset is None or len({*asset.tags, *tags}) <= MAX_TAGS_PER_ASSET
+        refused = [pid for pid in public_ids if not room(pid)]
+        applied = self._update([pid for pid in public_ids if room(pid)], lambda a: replace(
             a, tags=a.tags + tuple(t for t in tags if t not in a.tags)))
+        if refused:
+            raise WriteRefused("Too many tags", refused, applied)
+        return applied
 
     def remove_tags(self, public_ids: Sequence[str], tags: Sequence[str],
                     delivery_type: str = "upload") -> list[str]:

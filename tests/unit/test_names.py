@@ -17,10 +17,14 @@ ascii_heavy = st.text(alphabet=st.sampled_from("aZ9 _.-:'=|,\t"), max_size=60)
 names = st.one_of(any_text, ascii_heavy)
 # Mostly usable names, so collision tests are not starved by refusals.
 usable = st.one_of(
-    st.text(alphabet=st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=","),
+    st.text(alphabet=st.characters(exclude_categories=("Cc", "Cf", "Cs"),
+                                   exclude_characters=",\\"),
             min_size=1, max_size=20),
-    st.text(alphabet=st.sampled_from("aA9 _.-:'=|\u00e9e\u0301"), min_size=1, max_size=20),
+    st.text(alphabet=st.sampled_from("aA9 _.-:;'=|\u00e9e\u0301"), min_size=1, max_size=20),
 )
+# What an uploader may put in a name to corrupt context or to look like someone else.
+hostile = st.text(alphabet=st.sampled_from(
+    "Eve \\=|;,\u200b\u200d\u200e\u202e\u2066\ufeff\u00ad\u3164\x00\x1b"), max_size=12)
 
 
 def try_parse(raw: str) -> PersonName | None:
@@ -49,6 +53,14 @@ def test_distinct_names_never_share_an_id(a, b):
     assert pa.user_id != pb.user_id
     assert pa.hidden_user_id != pb.hidden_user_id
     assert pa.user_id != pb.hidden_user_id
+
+
+@given(st.one_of(names, hostile))
+def test_accepted_names_hold_no_backslash_control_or_invisible_character(raw):
+    person = try_parse(raw)
+    assume(person is not None)
+    assert "\\" not in person.display and "," not in person.display
+    assert not {unicodedata.category(ch) for ch in person.display} & {"Cc", "Cf", "Cs"}
 
 
 @given(names)
@@ -124,6 +136,15 @@ def test_nfc_and_nfd_spellings_are_the_same_person():
     ("Jane\x1bDoe", "control character"),
     ("x" * 300, "too long"),
     ("李" * 30, "too long"),
+    ("Eve\\", "backslash"),
+    ("Eve\\Smith", "backslash"),
+    ("Eve\u200b", "invisible character U+200B"),
+    ("Eve\u200dSmith", "invisible character U+200D"),
+    ("\u202eEve", "invisible character U+202E"),
+    ("Eve\u200e", "invisible character U+200E"),
+    ("\ufeffEve", "invisible character U+FEFF"),
+    ("Ev\u00ade", "invisible character U+00AD"),
+    ("Eve\u3164", "invisible character U+3164"),
 ])
 def test_unusable_names_get_a_plain_sentence(raw, words):
     with pytest.raises(InvalidName) as err:
@@ -143,6 +164,7 @@ def test_longest_ascii_name_that_fits():
 @pytest.mark.parametrize("user_id", [
     "", "Jane_Doe", "x:Jane", "p:", "p:Jane__Doe", "p:_Jane", "p:Jane.41.", "p:.0e9.",
     "p:Jane.E9.", "p:Jane.e9", "p:a.110000.", "p:a.2c.b", "p:a.0.b", "p:a.d800.", "p:a/b",
+    "p:Eve.5c.", "p:Eve.200b.",
 ])
 def test_foreign_or_non_canonical_ids_are_refused(user_id):
     with pytest.raises(ValueError):

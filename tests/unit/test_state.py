@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+from cloudinary.utils import encode_context
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from chalicelib import state
 from chalicelib.assets import Asset, AssetRef
-from chalicelib.names import PersonName
+from chalicelib.names import InvalidName, PersonName
+from chalicelib.outcome import AssetProblem
 from chalicelib.settings import Settings
+from chalicelib.state import StateWriter
+from emulators.cloudinary.wire import parse_context
+from tests.fakes import FakeLibrary
 
 S = Settings()
 JANE, ZOE = PersonName.parse("Jane Doe"), PersonName.parse("Zoë O'Neil")
+F1, F2, F9 = (f"{n:08x}-1111-4222-8333-444455556666" for n in (1, 2, 9))
 
 
 def asset(context: dict[str, str] | None = None, tags: tuple[str, ...] = (),
@@ -24,10 +34,10 @@ def written(before: Asset, context: dict[str, str], marker: bool = True) -> Asse
 
 def test_a_recognition_result_reads_back_as_processed_with_its_faces() -> None:
     before = asset()
-    after = written(before, state.recognised_context(before, 3, 1, [JANE], [ZOE], ["f1", "f2"]))
+    after = written(before, state.recognised_context(before, 3, 1, [JANE], [ZOE], [F1, F2]))
     read = state.read(after, S)
     assert read.processed(after)
-    assert read.face_ids == ("f1", "f2")
+    assert read.face_ids == (F1, F2)
     assert after.context[state.PEOPLE] == "Jane Doe"
     assert after.context[state.SUGGESTED] == "Zoë O'Neil"
     assert after.context[state.FACES] == "3" and after.context[state.UNKNOWN] == "1"
@@ -56,11 +66,11 @@ def test_the_version_key_of_earlier_releases_is_still_read() -> None:
 
 def test_training_and_untraining_round_trip() -> None:
     before = asset()
-    trained = written(before, state.trained_context(before, JANE, ["f1"]))
-    assert state.read(trained, S).trained == "Jane Doe"
+    trained = written(before, state.trained_context(before, JANE, [F1]))
+    assert state.read(trained, S).trained == JANE
     assert state.read(trained, S).label == "Jane Doe"
     untrained = written(trained, state.untrained_context())
-    assert state.read(untrained, S).trained == "" and state.read(untrained, S).label == ""
+    assert state.read(untrained, S).trained is None and state.read(untrained, S).label == ""
 
 
 def test_rejected_names_keep_any_character() -> None:
@@ -76,12 +86,97 @@ def test_a_rejection_value_facetag_did_not_write_reads_as_none() -> None:
 
 def test_an_error_keeps_the_faces_already_indexed_and_the_label() -> None:
     before = asset()
-    after = written(before, state.error_context(before, "no face found", "Jane Doe", ["f9"]))
+    after = written(before, state.error_context(before, "no face found", "Jane Doe", [F9]))
     read = state.read(after, S)
     assert read.error == "no face found" and read.label == "Jane Doe"
-    assert read.face_ids == ("f9",) and read.processed(after)
+    assert read.face_ids == (F9,) and read.processed(after)
 
 
 def test_stale_markers_and_the_error_tag_are_replaced() -> None:
     a = asset(tags=("facetag:v-old", S.marker_tag, S.error_tag, "person:Jane Doe", "holiday"))
     assert sorted(state.stale_tags(a, S)) == sorted(["facetag:v-old", S.error_tag])
+
+
+# -- claims and the context encoding ----------------------------------------------------------
+
+def face_id(n: int) -> str:
+    return f"{n:08x}-1111-4222-8333-444455556666"
+
+
+def test_face_ids_not_shaped_as_rekognition_issues_them_are_not_claims() -> None:
+    raw = ",".join(["x", F1.upper(), F1, "../" + F2, F2, F1, "", " " + F9])
+    assert state.read(asset({state.FACE_IDS: raw}), S).face_ids == (F1, F2)
+
+
+def test_more_face_ids_than_one_image_can_have_claim_none() -> None:
+    many = ",".join(face_id(n) for n in range(state.MAX_FACE_IDS + 1))
+    assert state.read(asset({state.FACE_IDS: many}), S).face_ids == ()
+    enough = ",".join(face_id(n) for n in range(state.MAX_FACE_IDS))
+    assert len(state.read(asset({state.FACE_IDS: enough}), S).face_ids) == state.MAX_FACE_IDS
+
+
+@pytest.mark.parametrize("raw", ["Smith, John", "Eve\\", "", "   ", "Eve\u200b"])
+def test_a_trained_name_that_does_not_parse_trains_nobody(raw: str) -> None:
+    assert state.read(asset({state.TRAINED: raw}), S).trained is None
+
+
+def test_name_lists_split_back_exactly_with_semicolons_in_names() -> None:
+    people = [PersonName.parse("Doe; Jane"), PersonName.parse("Roe"), PersonName.parse("a; b; c")]
+    before = asset()
+    context = state.recognised_context(before, 3, 0, people, [], [])
+    assert context[state.PEOPLE] == "Doe; Jane, Roe, a; b; c"
+    assert context[state.PEOPLE].split(", ") == [p.display for p in people]
+
+
+def sdk_round_trip(context: dict[str, str]) -> dict[str, str]:
+    """What Cloudinary stores of an `add_context` the SDK encodes (the local stack's parser)."""
+    return parse_context(encode_context(context))
+
+
+person_names = st.builds(PersonName.parse, st.text(
+    alphabet=st.characters(exclude_categories=("Cc", "Cf", "Cs"), exclude_characters=",\\"),
+    min_size=1, max_size=30).filter(lambda raw: bool(raw.strip()) and try_name(raw)))
+hostile_text = st.text(alphabet=st.sampled_from("Eve =|;,\\\"'[]{}\u200b\x00é"), max_size=30)
+
+
+def try_name(raw: str) -> bool:
+    try:
+        PersonName.parse(raw)
+    except InvalidName:
+        return False
+    return True
+
+
+@given(st.lists(person_names, max_size=4), st.lists(person_names, max_size=3), person_names,
+       st.lists(st.integers(0, 2**32 - 1).map(face_id), max_size=5), hostile_text,
+       st.lists(hostile_text, max_size=4))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def test_every_value_facetag_writes_survives_the_sdks_encoding(
+        people: list[PersonName], suggested: list[PersonName], name: PersonName,
+        ids: list[str], reason: str, rejected: list[str]) -> None:
+    before = asset()
+    contexts = [
+        state.recognised_context(before, 2, 1, people, suggested, ids),
+        state.trained_context(before, name, ids),
+        state.renamed_training_context(name),
+        state.error_context(before, f"training name {reason!r} cannot be used", name.display,
+                            ids),
+        state.rejected_context([*rejected, *(p.display for p in people)]),
+    ]
+    for context in contexts:
+        assert sdk_round_trip(context) == context
+        assert not any(v.endswith("\\") for v in context.values())
+    read = state.read(written(before, contexts[1]), S)
+    assert read.trained == name and read.face_ids == tuple(dict.fromkeys(ids))
+    assert state.read(written(before, contexts[4], marker=False), S).rejected == {
+        *rejected, *(p.display for p in people)}
+
+
+@given(hostile_text)
+def test_a_reason_ending_in_a_backslash_loses_it_rather_than_the_next_key(reason: str) -> None:
+    library = FakeLibrary()
+    library.add("a1", "photos/a1")
+    StateWriter(S, library).error(library.assets["a1"], AssetProblem(reason + "\\"))
+    stored = sdk_round_trip(dict(library.assets["a1"].context))
+    assert stored[state.ASSET_VERSION] == "1" and stored.get(state.ERROR, "") == (
+        reason.rstrip("\\"))
