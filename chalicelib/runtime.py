@@ -11,7 +11,7 @@ call. The Cloudinary SDK gets the secret in one explicit step, when the media li
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -123,9 +123,9 @@ def rekognition_calls() -> int:
     return faces.calls.take() if faces is not None else 0
 
 
-def dispatch(event: Event) -> Outcome:
-    """The webhook's work on one notification event."""
-    return tagger().handle(event)
+def dispatch(events: Sequence[Event]) -> list[Outcome]:
+    """The webhook's work on one notification's events: one outcome each."""
+    return tagger().handle_all(events)
 
 
 def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
