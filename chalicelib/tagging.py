@@ -3,7 +3,8 @@
 State lives on the assets (tags and `facetag_*` context, see `state.py`) and in the Rekognition
 collection; see docs/design.md. Every flow is idempotent: a notification delivered twice, or an
 asset processed again with the same version and settings, changes nothing and indexes no new
-face.
+face. A notification is a claim about the asset (the same signed body can come again after a
+librarian changed it): what facetag writes is decided on the asset's current state.
 
 Failures that a later attempt may fix (throttling past botocore's retries, Cloudinary 5xx,
 timeouts) propagate to the caller, which answers so that Cloudinary retries; the asset then
