@@ -49,13 +49,15 @@ class _TagChange:
 
     event: TagsChanged
     rejected: frozenset[str]  # names a librarian removed
-    untrain: tuple[PersonName, ...]
+    untrain: tuple[tuple[str, PersonName], ...]  # training labels removed: (tag, name)
     process: bool  # a training label was added or the skip tag removed
     opted_out: bool  # the change itself adds the skip tag
+    own: bool  # made with facetag's own API key (the operator's actions)
 
     @property
     def needs_read(self) -> bool:
-        return not self.opted_out and (bool(self.rejected) or self.process)
+        checks_untrain = bool(self.untrain) and not self.own
+        return not self.opted_out and (bool(self.rejected) or checks_untrain or self.process)
 
 
 class _Processing:
@@ -110,7 +112,8 @@ class Corrections:
             parts: list[Outcome] = []
             if change.rejected:
                 parts.append(skipped if change.opted_out else remembered[asset_id])
-            parts += [self.trainer.untrain(change.event.ref, name) for name in change.untrain]
+            parts += [self._untrain(change.event, tag, name, current.get(asset_id))
+                      for tag, name in change.untrain]
             if change.process:
                 parts.append(skipped if change.opted_out else processing(current.get(asset_id)))
             outcomes.append(combined(parts))
@@ -119,20 +122,29 @@ class Corrections:
     def _tag_change(self, event: TagsChanged) -> _TagChange:
         s = self.settings
         train_added = [t for t in event.added if t.startswith(s.train_tag_prefix)]
-        untrain: list[PersonName] = []
+        untrain: list[tuple[str, PersonName]] = []
         for tag in event.removed:
             if tag.startswith(s.train_tag_prefix) and tag not in train_added:
                 try:
-                    untrain.append(PersonName.parse(tag[len(s.train_tag_prefix):]))
+                    untrain.append((tag, PersonName.parse(tag[len(s.train_tag_prefix):])))
                 except InvalidName:
                     continue  # never trained: nothing to undo
+        own = self._own(event.actor)
         rejected: set[str] = set()
-        if not self._own(event.actor):
+        if not own:
             rejected = state.tagged_names(event.removed, s.person_tag_prefix) | (
                 state.tagged_names(event.removed, s.suggest_tag_prefix))
         return _TagChange(event, frozenset(rejected), tuple(untrain),
                           process=bool(train_added) or s.skip_tag in event.removed,
-                          opted_out=s.skip_tag in event.added)
+                          opted_out=s.skip_tag in event.added, own=own)
+
+    def _untrain(self, event: TagsChanged, tag: str, name: PersonName, asset: Asset | None
+                 ) -> Outcome:
+        # A label put back since (or a replay of an old removal) is not undone; the operator's
+        # own removals are not checked (no read).
+        if asset is not None and tag in asset.tags:
+            return Outcome(OutcomeKind.IGNORED, f"{tag} is on the asset again")
+        return self.trainer.untrain(event.ref, name)
 
     def _remember_rejections(self, changes: Sequence[_TagChange], current: dict[str, Asset]
                              ) -> dict[str, Outcome]:

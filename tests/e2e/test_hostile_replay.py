@@ -51,6 +51,11 @@ class Relay(http.server.ThreadingHTTPServer):
         return [d for d in self.deliveries if d.payload.get("notification_type") == "upload"
                 and d.payload.get("public_id") == public_id]
 
+    def removals_of(self, tag: str) -> list[Delivery]:
+        return [d for d in self.deliveries
+                if d.payload.get("notification_type") == "resource_tags_changed"
+                and any(tag in r.get("removed", []) for r in d.payload.get("resources", []))]
+
 
 class RelayHandler(http.server.BaseHTTPRequestHandler):
     server: Relay
@@ -160,6 +165,24 @@ def test_a_replayed_training_upload_does_not_retrain_a_removed_label(
     assert seen(librarian, "people/obama") == left
     assert librarian.users() == []
     assert all(not f.get("UserId") for f in librarian.faces())
+
+
+def test_a_replayed_label_removal_does_not_untrain_a_label_put_back(
+        librarian: Librarian, replay: Replay) -> None:
+    train_obama(librarian)
+    cloudinary.uploader.remove_tag(f"train:{OBAMA}", ["people/obama"])
+    librarian.wait()
+    cloudinary.uploader.add_tag(f"train:{OBAMA}", ["people/obama"])
+    librarian.wait()
+    assert librarian.users() == ["p:Barack_Obama"]
+    left = seen(librarian, "people/obama")
+    assert "facetag:trained" in left[0]
+
+    [removal] = replay.relay.removals_of(f"train:{OBAMA}")
+    replay.again(removal)
+
+    assert seen(librarian, "people/obama") == left
+    assert librarian.users() == ["p:Barack_Obama"]
 
 
 def test_a_replayed_upload_of_a_done_version_calls_nothing_and_writes_nothing(

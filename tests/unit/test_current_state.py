@@ -68,6 +68,21 @@ def test_a_replayed_training_upload_does_not_retrain_a_removed_label(world: Worl
     assert JANE.user_id not in faces.users_
 
 
+def test_a_replayed_label_removal_keeps_a_label_put_back(world: World) -> None:
+    tagger, faces, library = world
+    upload = uploaded(world, "t1", [FaceSpec("jane")], ("train:Jane Doe",))
+    removal = removed(upload.asset, "train:Jane Doe")
+    library.remove_tags(["photos/t1"], ["train:Jane Doe"])
+    tagger.handle(removal)
+    library.add_tags(["photos/t1"], ["train:Jane Doe"])
+    tagger.handle(TagsChanged(upload.asset.ref, ("train:Jane Doe",), (), LIBRARIAN))
+    left = library.assets["t1"]
+
+    assert str(tagger.handle(removal)) == "ignored: train:Jane Doe is on the asset again"
+    assert library.assets["t1"] == left
+    assert len(faces.users_[JANE.user_id]) == 1
+
+
 def test_an_upload_of_an_asset_deleted_since_is_ignored(world: World) -> None:
     tagger, faces, library = world
     upload = uploaded(world, "p1", [FaceSpec("bob")])
