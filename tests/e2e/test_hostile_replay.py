@@ -14,7 +14,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cloudinary.uploader
@@ -99,7 +99,6 @@ def relay(librarian: Librarian) -> Iterator[Relay]:
 class Replay:
     librarian: Librarian
     relay: Relay
-    answers: list[dict[str, Any]] = field(default_factory=list)
 
     def upload_of(self, public_id: str) -> Delivery:
         [delivery] = self.relay.uploads_of(public_id)
