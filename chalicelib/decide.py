@@ -13,7 +13,7 @@ from enum import StrEnum
 from . import state
 from .assets import Asset
 from .names import InvalidName, PersonName
-from .outcome import AssetProblem
+from .outcome import AssetProblem, Outcome, OutcomeKind
 from .settings import Settings
 
 
@@ -26,6 +26,10 @@ class Need(StrEnum):
     IGNORE = "ignore"  # not an image
 
 
+_LEFT_ALONE = {Need.SKIP: OutcomeKind.SKIPPED, Need.IGNORE: OutcomeKind.IGNORED,
+               Need.NOTHING: OutcomeKind.UNCHANGED}
+
+
 @dataclass(frozen=True)
 class Decision:
     need: Need
@@ -35,6 +39,10 @@ class Decision:
     @property
     def is_work(self) -> bool:
         return self.need in (Need.TRAIN, Need.RECOGNISE, Need.REFUSE)
+
+    def outcome(self) -> Outcome:
+        """What a decision that is no work is reported as."""
+        return Outcome(_LEFT_ALONE[self.need], self.reason)
 
     def describe(self, rerun: bool = False) -> str:
         """A dry run's line for this asset."""

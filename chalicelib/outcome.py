@@ -16,6 +16,7 @@ class OutcomeKind(StrEnum):
     DEFERRED = "deferred"  # left to the next reconciliation (faces of deleted assets)
     ERROR = "error"  # written on the asset as facetag:error
     SKIPPED = "skipped"  # opted out (skip tag, excluded folder)
+    DEFERRED = "deferred"  # more work than one request takes: left to reconciliation
     UNCHANGED = "unchanged"  # already done for this version and these settings
     IGNORED = "ignored"  # nothing facetag acts on
     CHANGED = "changed"  # a notification that led to several of the above

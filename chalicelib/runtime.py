@@ -13,7 +13,7 @@ explicit step when the media library is built, and again whenever it is read ane
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -147,9 +147,9 @@ def rekognition_calls() -> int:
     return faces.calls.take() if faces is not None else 0
 
 
-def dispatch(event: Event) -> Outcome:
-    """The webhook's work on one notification event."""
-    return tagger().handle(event)
+def dispatch(events: Sequence[Event]) -> list[Outcome]:
+    """The webhook's work on one notification's events: one outcome each."""
+    return tagger().handle_all(events)
 
 
 def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:

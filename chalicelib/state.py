@@ -213,5 +213,12 @@ class StateWriter:
         self.library.remove_tags([ref.public_id], [self.settings.trained_tag], ref.delivery_type)
         self._add_context(ref, untrained_context())
 
-    def rejected(self, asset: Asset, names: Iterable[str]) -> None:
-        self._add_context(asset.ref, rejected_context(names))
+    def rejected(self, rejections: Iterable[tuple[Asset, Iterable[str]]]) -> None:
+        """Each asset's rejected names; assets given the same value share one call (the
+        library sends up to 1,000 public ids a call), so a bulk edit costs a few calls."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for asset, names in rejections:
+            value = rejected_context(names)[REJECTED]
+            groups.setdefault((asset.ref.delivery_type, value), []).append(asset.public_id)
+        for (delivery_type, value), public_ids in groups.items():
+            self.library.add_context(public_ids, {REJECTED: value}, delivery_type)

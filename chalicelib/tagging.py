@@ -3,7 +3,8 @@
 State lives on the assets (tags and `facetag_*` context, see `state.py`) and in the Rekognition
 collection; see docs/design.md. Every flow is idempotent: a notification delivered twice, or an
 asset processed again with the same version and settings, changes nothing and indexes no new
-face.
+face. A notification is a claim about the asset (the same signed body can come again after a
+librarian changed it): what facetag writes is decided on the asset's current state.
 
 Failures that a later attempt may fix (throttling past botocore's retries, Cloudinary 5xx,
 timeouts) propagate to the caller, which answers so that Cloudinary retries; the asset then
@@ -15,6 +16,7 @@ the asset as `facetag:error` with a readable reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from . import metrics
 from .asset_faces import AssetFaces
@@ -38,9 +40,6 @@ from .training import Trainer
 
 log = logging.getLogger("facetag.tagging")
 
-_LEFT_ALONE = {Need.SKIP: OutcomeKind.SKIPPED, Need.IGNORE: OutcomeKind.IGNORED,
-               Need.NOTHING: OutcomeKind.UNCHANGED}
-
 
 class Tagger:
     """Turns notifications (and reconciliation's findings) into tags on assets."""
@@ -57,17 +56,45 @@ class Tagger:
         self.corrections = Corrections(settings, library, self.trainer, self.writer,
                                        self.process, own_api_key)
 
+    def handle_all(self, events: Sequence[Event]) -> list[Outcome]:
+        """The events of one notification, one outcome each, in order. Its tag changes are
+        handled together, and so are its context changes: a bulk edit reads its assets in
+        batches (see corrections.py)."""
+        tag_changes = {i: e for i, e in enumerate(events) if isinstance(e, TagsChanged)}
+        context_changes = {i: e for i, e in enumerate(events) if isinstance(e, ContextChanged)}
+        outcomes = dict(zip(tag_changes,
+                            self.corrections.tags_changed(list(tag_changes.values())),
+                            strict=True))
+        outcomes.update(zip(context_changes,
+                            self.corrections.context_changed(list(context_changes.values())),
+                            strict=True))
+        return [outcomes[i] if i in outcomes else self.handle(e) for i, e in enumerate(events)]
+
     def handle(self, event: Event) -> Outcome:
         """Process one notification event; returns a short outcome for logs and answers."""
         if isinstance(event, AssetUploaded):
-            return self.process(event.asset)
+            return self.uploaded(event.asset)
         if isinstance(event, TagsChanged):
-            return self.corrections.tags_changed(event)
+            return self.corrections.tags_changed([event])[0]
         if isinstance(event, ContextChanged):
-            return self.corrections.context_changed(event)
+            return self.corrections.context_changed([event])[0]
         if isinstance(event, AssetsDeleted):
             return deletion_deferred(event.refs)
         return Outcome(OutcomeKind.IGNORED, event.reason)
+
+    def uploaded(self, claimed: Asset) -> Outcome:
+        """An upload notification shows the asset as it was uploaded, and the same signed body
+        may come again hours later (Cloudinary's redelivery, or a replay), after a librarian
+        changed the asset: it is a claim, not the asset's state. What it can settle without a
+        read (not an image, opted out, already done) costs nothing; otherwise the asset's
+        current state is read (one Admin call) and that is what is decided on and written."""
+        decision = decide(claimed, self.settings)
+        if not decision.is_work:
+            return decision.outcome()
+        current = self.library.asset(claimed.asset_id)
+        if current is None:
+            return Outcome(OutcomeKind.IGNORED, "asset gone")
+        return self.process(current)
 
     def process(self, asset: Asset, rerun: bool = False) -> Outcome:
         """Do what the asset needs (see `decide`); `rerun` re-runs recognition even where the
@@ -87,5 +114,5 @@ class Tagger:
             metrics.emit({"AssetsProcessed": 1, "Errors": 1}, asset.asset_id)
             self.writer.error(asset, problem)
             return Outcome(OutcomeKind.ERROR, str(problem))
-        return Outcome(_LEFT_ALONE[decision.need], decision.reason)
+        return decision.outcome()
 

@@ -135,7 +135,7 @@ class Trainer:
         operator's rename the asset names the new person (this is the echo of the old label's
         removal): its training state is not ours to undo."""
         asset = self.library.asset(ref.asset_id)
-        return asset is not None and state.read(asset, self.settings).trained == name.display
+        return asset is not None and state.read(asset, self.settings).trained == name
 
     def tag_older_assets(self, name: PersonName, face_id: str, exclude: str = "") -> int:
         """Tag every earlier asset whose faces match a new training face: one search, then

@@ -8,7 +8,8 @@ Order of checks, cheapest and least trusting first:
 4. a signature that does not match → 403, once the secret has been read again if it may have
    been rotated (at most once per `FACETAG_SECRET_TTL_S`: see credentials.CachedSecret);
 5. a signed body that is not a notification → 400;
-6. each event is dispatched; a notification that only concerns nothing facetag does → 200
+6. the notification's events are dispatched together (so a bulk change reads its assets in
+   batches); a notification that only concerns nothing facetag does → 200
    `{"ignored": reason}`, so Cloudinary does not retry it; otherwise 200 with one outcome per
    event.
 
@@ -16,10 +17,9 @@ Nothing is dispatched before step 5 passes: unsigned, forged or stale requests c
 
 When dispatching fails (any exception: Rekognition throttling past botocore's retries,
 Cloudinary 5xx, a timeout…) the answer is 503 so that Cloudinary delivers the notification again;
-the failure is logged with the asset ids. The remaining events of that notification are not
-tried: the redelivery repeats them all, and the flows are idempotent. If Cloudinary gives up,
-the asset still lacks its processed marker (the marker is written last), so the scheduled
-reconciliation finds and processes it.
+the failure is logged with the asset ids. The redelivery repeats all its events, and the flows
+are idempotent. If Cloudinary gives up, the asset still lacks its processed marker (the marker
+is written last), so the scheduled reconciliation finds and processes it.
 
 Settings or a secret that cannot be had answer 500 when it is a configuration error (no retry
 helps until an operator fixes it) and 503 otherwise (for example SSM briefly unavailable). The
@@ -33,7 +33,7 @@ outcome, HTTP status and milliseconds. The secret, the signature and the body ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,11 +52,12 @@ class Answer:
 
 def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], Settings],
            secret: Callable[[], str], newer_secret: Callable[[], str | None],
-           dispatch: Callable[[Event], object], now: Callable[[], float],
+           dispatch: Callable[[Sequence[Event]], Sequence[object]], now: Callable[[], float],
            calls: Callable[[], int]) -> Answer:
     """The answer to one notification; `newer_secret()` gives the secret read again after a
-    mismatch (None if unchanged or not read again); `calls()` gives this thread's Rekognition
-    calls since the last notification, for the notification's metrics line."""
+    mismatch (None if unchanged or not read again); `dispatch` gives one outcome per event it
+    is given; `calls()` gives this thread's Rekognition calls since the last notification, for
+    the notification's metrics line."""
     started = now()
 
     def answer(status: int, body: dict[str, Any], outcome: str, kind: str | None = None,
@@ -109,17 +110,16 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
 
     kind = notification.notification_type
     all_ids = tuple(i for event in notification.events for i in _asset_ids(event))
-    outcomes: list[dict[str, Any]] = []
-    for event in notification.events:
-        if isinstance(event, Ignored):
-            outcomes.append({"ignored": event.reason})
-            continue
-        try:
-            outcome = dispatch(event)
-        except Exception:  # noqa: BLE001 - any failure is answered so that Cloudinary retries
-            return answer(503, {"error": "processing failed; retry later"}, "failed", kind,
-                          all_ids, failure=True, failed_asset_ids=list(_asset_ids(event)))
-        outcomes.append({"asset_ids": list(_asset_ids(event)), "outcome": str(outcome)})
+    work = [event for event in notification.events if not isinstance(event, Ignored)]
+    try:
+        results = iter(dispatch(work) if work else ())
+    except Exception:  # noqa: BLE001 - any failure is answered so that Cloudinary retries
+        return answer(503, {"error": "processing failed; retry later"}, "failed", kind,
+                      all_ids, failure=True, failed_asset_ids=list(all_ids))
+    outcomes: list[dict[str, Any]] = [
+        {"ignored": event.reason} if isinstance(event, Ignored)
+        else {"asset_ids": list(_asset_ids(event)), "outcome": str(next(results))}
+        for event in notification.events]
 
     if all("ignored" in o for o in outcomes):
         reasons = "; ".join(o["ignored"] for o in outcomes) or "no assets in the notification"

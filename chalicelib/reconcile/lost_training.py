@@ -47,7 +47,7 @@ def _claimed(asset: Asset, settings: Settings) -> PersonName | None:
     except AssetProblem:
         return None
     if (label is None or not current.processed(asset)
-            or current.trained != label.display or current.label != label.display):
+            or current.trained != label or current.label != label.display):
         return None
     return label
 

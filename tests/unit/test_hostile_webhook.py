@@ -18,7 +18,7 @@ import hashlib
 import json
 import string
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,9 +104,9 @@ def route() -> Iterator[Route]:
         with Client(app_module.app, stage_name="dev", project_dir=PROJECT_DIR) as client:
             state = Route(client)
 
-            def dispatch(event: Event) -> str:
-                state.dispatched.append(event)
-                return "done"
+            def dispatch(events: Sequence[Event]) -> list[str]:
+                state.dispatched.extend(events)
+                return ["done"] * len(events)
 
             patch.setattr(runtime, "dispatch", dispatch)
             patch.setattr(runtime, "secret", lambda: state.secret)

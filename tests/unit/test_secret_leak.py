@@ -83,11 +83,11 @@ class Route:
         self.answers.append(json.dumps(response.headers))
         return int(response.status_code)
 
-    def dispatch(self, event: Any) -> str:
+    def dispatch(self, events: Any) -> list[str]:
         runtime.media_library()  # as the tagger is built: the secret goes into the SDK
         if self.fail_with is not None:
             raise self.fail_with
-        return "done"
+        return ["done"] * len(events)
 
 
 @pytest.fixture

@@ -78,7 +78,8 @@ def test_recognition_costs_one_index_and_one_search_per_face(world: World, uploa
     library.requests.clear()
     upload("p1", [FaceSpec("jane"), FaceSpec("bob"), FaceSpec("carol")])
     assert faces.requests == ["IndexFaces", "SearchUsers", "SearchUsers", "SearchUsers"]
-    assert library.requests == ["download", "add_context", "add_tag"]
+    # The notification is a claim: the asset's current state is read first.
+    assert library.requests == ["resources_by_asset_ids", "download", "add_context", "add_tag"]
 
 
 def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World, upload: Upload) -> None:
@@ -117,8 +118,9 @@ def test_retroactive_tagging_writes_suggestions_and_names_in_batches(world: Worl
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
     assert all(people(library, f"old{i}") == {"Jane Doe"} for i in range(5))
     assert people(library, "old-blurred", "suggested:") == {"Jane Doe"}
-    # One read for all six older assets, one write for the names, one for the suggestion.
-    assert library.requests.count("resources_by_asset_ids") == 1
+    # The training photo's own read, one read for all six older assets, one write for the
+    # names, one for the suggestion.
+    assert library.requests.count("resources_by_asset_ids") == 1 + 1
     assert library.requests.count("add_tag") == 1 + 2  # the training photo's own result, then 2
 
 

@@ -49,9 +49,9 @@ def dispatched(monkeypatch):
     """Events handed to the dispatcher; the secret and settings are the test's own."""
     recorded = []
 
-    def dispatch(event):
-        recorded.append(event)
-        return "tagged"
+    def dispatch(events):
+        recorded.extend(events)
+        return ["tagged"] * len(events)
 
     for variable in ENV_NAMES.values():
         monkeypatch.delenv(variable, raising=False)
@@ -267,7 +267,7 @@ def test_oversized_bodies_are_refused_before_checking_anything(client, dispatche
 # --- 500 / 503 -----------------------------------------------------------------------------
 
 def test_dispatch_failure_answers_503_and_logs_the_asset(client, monkeypatch, caplog):
-    def failing(event):
+    def failing(events):
         raise RuntimeError("Rekognition throttled")
 
     monkeypatch.setattr(runtime, "dispatch", failing)
