@@ -13,10 +13,9 @@ class OutcomeKind(StrEnum):
     UNTRAINED = "untrained"
     REJECTED = "rejected"  # a librarian's removal of a name remembered
     FORGOTTEN = "forgotten"  # faces of deleted assets removed
-    DEFERRED = "deferred"  # left to the next reconciliation (faces of deleted assets)
+    DEFERRED = "deferred"  # left to reconciliation: deleted assets' faces, work past a bound
     ERROR = "error"  # written on the asset as facetag:error
     SKIPPED = "skipped"  # opted out (skip tag, excluded folder)
-    DEFERRED = "deferred"  # more work than one request takes: left to reconciliation
     UNCHANGED = "unchanged"  # already done for this version and these settings
     IGNORED = "ignored"  # nothing facetag acts on
     CHANGED = "changed"  # a notification that led to several of the above

@@ -83,7 +83,11 @@ def route(monkeypatch: pytest.MonkeyPatch) -> Iterator[Route]:
     try:
         with Client(app_module.app, stage_name="prod", project_dir=PROJECT_DIR) as client:
             state = Route(client, ssm)
-            monkeypatch.setattr(runtime, "dispatch", lambda event: state.dispatched.append(event))
+            def dispatch(events: list[Any]) -> list[str]:
+                state.dispatched.extend(events)
+                return ["tagged"] * len(events)
+
+            monkeypatch.setattr(runtime, "dispatch", dispatch)
             yield state
     finally:
         runtime.reset()
