@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures_rekognition import small_faces_group
 from tests.fixtures_stack import Librarian, photo_path
 from tests.photos import faceless, side_by_side
 
@@ -112,6 +113,22 @@ def test_two_faces_of_one_person_name_them_once(librarian: Librarian) -> None:
     asset = librarian.asset("events/twice")
     assert [t for t in asset.tags if t.startswith("person:")] == [f"person:{OBAMA}"]
     assert asset.context["facetag_faces"] == "2"
+
+
+def test_faces_of_40_to_64_px_on_a_full_size_photo_are_all_recognised(
+        librarian: Librarian) -> None:
+    train(librarian, "obama3", OBAMA, "people/obama")
+    train(librarian, "biden", BIDEN, "people/biden")
+    group, placed = small_faces_group(librarian.rekognition)
+    assert sorted(face.width for face in placed) == [40, 48, 56, 64]
+    librarian.upload(group, "events/crowd")  # 1920x1280: facetag's derivative is the photo
+    librarian.wait()
+    asset = librarian.asset("events/crowd")
+    # Every face indexed under facetag's QualityFilter=AUTO, wide enough for its
+    # FACETAG_MIN_FACE_PX of 40, and matched to a person (none unknown, none only suggested).
+    assert (asset.context["facetag_faces"], asset.context["facetag_unknown"]) == ("4", "0")
+    assert librarian.people_on("events/crowd") == {OBAMA, BIDEN}
+    assert not [t for t in asset.tags if t.startswith("suggested:")]
 
 
 def test_skip_tag_and_excluded_folder_are_untouched(librarian: Librarian) -> None:
