@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast check stack bench package clean
+.PHONY: demo test test-fast test-eventual check stack bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 # The unit tests alone: in-memory fakes, no server, a few seconds.
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit -q
+
+# The end-to-end flows again with Rekognition eventually consistent: the local server's searches
+# lag its writes by a second, as AWS's have been seen to (docs/local-stack-rekognition.md).
+test-eventual: $(STAMP)
+	FACETAG_STANDIN_CONSISTENCY_DELAY_MS=1000 $(PY) -m pytest tests/e2e/test_flows.py -q
 
 # Lint and type-check (strict) what ships to Lambda and the operator's command package.
 # Both always run, so one pass shows every error; either one failing fails the target.

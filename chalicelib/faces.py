@@ -1,11 +1,11 @@
 """Rekognition wrapper: the face collection as facetag uses it.
 
 The boto3 client is passed in (a Stubber-wrapped client in unit tests, a client pointed at the
-local stack in end-to-end tests, the real service in Lambda). Retries on throttling and server
-errors are botocore's own (standard mode), never a loop here. Everything returned is one of the
-small values below, never a raw response dict, and every failure is one of facetag's own errors
-(face_errors.py), never a botocore one. `calls` counts the API calls made, as Rekognition bills
-them: botocore's retries of one call count once.
+local stack in end-to-end tests, the real service in Lambda). Throttling and server errors are
+retried by botocore (standard mode); a search by a face not yet searchable is asked again
+(face_consistency.py). Everything returned is one of the small values below, never a raw response
+dict, and every failure is one of facetag's own errors (face_errors.py). `calls` counts the API
+calls made, as Rekognition bills them: botocore's retries count once, a search asked again twice.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import NoRegionError
 
 from .calls import CallCounter
+from .face_consistency import PATIENT_SEARCH, SearchRetry
 from .face_errors import CollectionMissing, translated, translating
 
 if TYPE_CHECKING:
@@ -132,9 +133,11 @@ class CollectionInfo:
 class FaceIndex:
     """One Rekognition collection: faces keyed by Cloudinary asset_id, people as users."""
 
-    def __init__(self, client: RekognitionClient, collection_id: str) -> None:
+    def __init__(self, client: RekognitionClient, collection_id: str,
+                 search_retry: SearchRetry = PATIENT_SEARCH) -> None:
         self._client = client
         self.collection_id = collection_id
+        self._search_retry = search_retry
         self.calls = CallCounter()
         # Every handler of this event runs (a stub answering `before-call` would skip ours),
         # once per API call however many times botocore retries it.
@@ -196,11 +199,9 @@ class FaceIndex:
 
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
         """The best person for a stored face at or above `threshold`, if any."""
-        with translating(self.collection_id):
-            r = self._client.search_users(
-                CollectionId=self.collection_id, FaceId=face_id,
-                UserMatchThreshold=threshold, MaxUsers=1,
-            )
+        r = self._search_retry.search(self.collection_id, face_id, lambda: (
+            self._client.search_users(CollectionId=self.collection_id, FaceId=face_id,
+                                      UserMatchThreshold=threshold, MaxUsers=1)))
         matches = r.get("UserMatches", [])
         if not matches:
             return None
@@ -209,11 +210,9 @@ class FaceIndex:
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
         """Every stored face that matches a stored face (itself excluded)."""
-        with translating(self.collection_id):
-            r = self._client.search_faces(
-                CollectionId=self.collection_id, FaceId=face_id,
-                FaceMatchThreshold=threshold, MaxFaces=SEARCH_MAX_FACES,
-            )
+        r = self._search_retry.search(self.collection_id, face_id, lambda: (
+            self._client.search_faces(CollectionId=self.collection_id, FaceId=face_id,
+                                      FaceMatchThreshold=threshold, MaxFaces=SEARCH_MAX_FACES)))
         return [
             FaceMatch(m["Face"]["FaceId"], m["Face"].get("ExternalImageId", ""),
                       float(m.get("Similarity", 0.0)))

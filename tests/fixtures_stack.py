@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,13 @@ from emulators.stack import LocalStack, admin, local_stack
 
 # Settings the end-to-end stack runs with, beyond the defaults.
 E2E_SETTINGS = {"FACETAG_EXCLUDE_FOLDERS": "private"}
+# The local Rekognition reads it: with a delay, searches lag writes (eventual consistency).
+CONSISTENCY_DELAY_ENV = "FACETAG_STANDIN_CONSISTENCY_DELAY_MS"
+
+
+def eventually_consistent() -> bool:
+    """Whether the stack's Rekognition runs with a consistency delay (from the environment)."""
+    return bool(int(os.environ.get(CONSISTENCY_DELAY_ENV) or 0))
 
 
 @dataclass
@@ -25,6 +35,8 @@ class Librarian:
 
     stack: LocalStack
     rekognition: Any
+    app_log: Path
+    app_log_start: int  # where this test's lines begin in the session's app log
 
     def upload(self, data: bytes, public_id: str, tags: list[str] | None = None,
                context: dict[str, str] | None = None, folder: str | None = None) -> Asset:
@@ -49,8 +61,27 @@ class Librarian:
         """Until every notification has been delivered and answered."""
         self.stack.wait_for_notifications(timeout)
 
+    def webhook_statuses(self) -> Counter[int]:
+        """The HTTP status of each notification facetag answered during this test."""
+        with self.app_log.open("rb") as log:
+            log.seek(self.app_log_start)
+            lines = log.read().decode("utf-8", "replace").splitlines()
+        statuses: Counter[int] = Counter()
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # `chalice local`'s own lines
+            if entry.get("logger") == "facetag.webhook" and "status" in entry:
+                statuses[int(entry["status"])] += 1
+        return statuses
+
     def rekognition_calls(self) -> dict[str, int]:
         return dict(admin(self.stack.rekognition.url, "stats")["calls"])
+
+    def rekognition_errors(self, operation: str) -> dict[str, int]:
+        """The errors Rekognition answered to `operation` so far, by code."""
+        return dict(admin(self.stack.rekognition.url, "stats")["errors"].get(operation, {}))
 
     def cloudinary_stats(self) -> dict[str, Any]:
         return admin(self.stack.cloudinary.url, "stats")
@@ -70,18 +101,23 @@ class Librarian:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    logs = tmp_path_factory.mktemp("stack-logs")
-    with local_stack(settings=E2E_SETTINGS, log_dir=logs) as running_stack:
+def stack_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack-logs")
+
+
+@pytest.fixture(scope="session")
+def stack(stack_logs: Path) -> Iterator[LocalStack]:
+    with local_stack(settings=E2E_SETTINGS, log_dir=stack_logs) as running_stack:
         yield running_stack
 
 
 @pytest.fixture
-def librarian(stack: LocalStack) -> Iterator[Librarian]:
+def librarian(stack: LocalStack, stack_logs: Path) -> Iterator[Librarian]:
     for url in (stack.rekognition.url, stack.cloudinary.url):
         admin(url, "reset", method="POST")
+    app_log = stack_logs / "app.log"
     with stack.sdk():
-        yield Librarian(stack, stack.rekognition_client())
+        yield Librarian(stack, stack.rekognition_client(), app_log, app_log.stat().st_size)
 
 
 def photo_path(name: str) -> Path:

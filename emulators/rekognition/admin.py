@@ -1,7 +1,10 @@
-"""Test-only controls behind `/_admin/`: which AWS errors fault injection answers with."""
+"""Test-only controls behind `/_admin/`: which AWS errors fault injection answers with, and
+the count of the errors Rekognition itself answered."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from typing import Any
 
 from ..common.faults import FaultInjector as CommonFaultInjector
@@ -35,3 +38,27 @@ class FaultInjector(CommonFaultInjector[str]):
         if error_class is ThrottlingException:
             return error_class("Rate exceeded")
         return error_class(f"Injected {error_class.code} (fault injection)")
+
+
+class ErrorStats:
+    """Errors the backend answered (not injected faults), by operation and code: what lets a
+    test tell a call asked again after a "faceId was not found" from one made for nothing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def record(self, operation: str, code: str) -> None:
+        with self._lock:
+            self._counts[operation, code] += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            found: dict[str, dict[str, int]] = {}
+            for (operation, code), n in sorted(self._counts.items()):
+                found.setdefault(operation, {})[code] = n
+            return found

@@ -17,10 +17,12 @@ from .engine import DecodedImage, DetectedFace, Point
 CONFIDENCE_OFFSET = 2.0
 CONFIDENCE_SLOPE = 3.0
 
-# Rekognition's minimum face: 40x40 px in a 1920x1080 image, scaling up with the image (about
-# 3.7% of its shorter side); the 40 px floor holds for smaller images.
+# Rekognition's minimum face: "no smaller than 40x40 pixels in an image with 1920X1080 pixels",
+# and proportionally larger in images with dimensions higher than that (Guidelines and quotas).
+# The page does not say which side scales; the long side is taken, as the detection scale
+# (engine.py) does: 40 px up to a 1920 px long side, 2.08% of it beyond.
 MIN_FACE_PX = 40.0
-MIN_FACE_RATIO = 40.0 / 1080.0
+MIN_FACE_LONG_SIDE = 1920.0
 
 # Mouth corners in the eyes' frame (see `landmarks`): on the 7 PyPI photos the 68-point model
 # puts them 0.99-1.27 eye distances below the eyes and 0.38-0.67 to each side of the middle,
@@ -58,7 +60,7 @@ def confidence(face: DetectedFace) -> float:
 
 
 def min_face_size(image: DecodedImage) -> float:
-    return max(MIN_FACE_PX, MIN_FACE_RATIO * min(image.width, image.height))
+    return MIN_FACE_PX * max(1.0, max(image.width, image.height) / MIN_FACE_LONG_SIDE)
 
 
 def is_small(face: DetectedFace, image: DecodedImage) -> bool:

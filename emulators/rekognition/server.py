@@ -9,7 +9,7 @@ import uuid
 
 from ..common.http import Answer, Request, StandInHandler, StandInServer, json_answer
 from ..common.stats import CallStats
-from .admin import FaultInjector
+from .admin import ErrorStats, FaultInjector
 from .exceptions import InternalServerError, RekognitionError, SerializationException
 from .models import RekognitionBackend
 from .responses import RequestContext, dispatch, operation_name
@@ -27,6 +27,7 @@ class RekognitionServer(StandInServer):
         super().__init__(address, RequestHandler)
         self.backend = backend
         self.stats = CallStats()
+        self.errors = ErrorStats()
         self.faults = faults or FaultInjector()
 
 
@@ -57,7 +58,8 @@ class RequestHandler(StandInHandler):
         path = request.path.rstrip("/")
         if request.method == "GET":
             if path == "/_admin/stats":
-                return json_answer(200, self.server.stats.snapshot())
+                return json_answer(200, {**self.server.stats.snapshot(),
+                                         "errors": self.server.errors.snapshot()})
             return json_answer(404, {"message": "not found"})
         try:
             settings = json.loads(request.body) if request.body else {}
@@ -65,6 +67,7 @@ class RequestHandler(StandInHandler):
                 self.server.backend.reset()
             elif path == "/_admin/stats/reset":
                 self.server.stats.reset()
+                self.server.errors.reset()
             elif path == "/_admin/faults":
                 self.server.faults.configure(settings)
             else:
@@ -93,6 +96,7 @@ class RequestHandler(StandInHandler):
             return json_answer(200, dispatch(self.server.backend, operation, params, context),
                                content_type=CONTENT_TYPE)
         except RekognitionError as error:
+            self.server.errors.record(operation, error.code)
             return error_answer(error)
         except Exception:  # a bug here must look like AWS's 500, not a dropped connection
             log.exception("%s failed", operation)

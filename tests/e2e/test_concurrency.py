@@ -13,7 +13,7 @@ import cloudinary.uploader
 import pytest
 
 from emulators.stack import admin
-from tests.fixtures_stack import Librarian, photo_path
+from tests.fixtures_stack import Librarian, eventually_consistent, photo_path
 from tests.photos import side_by_side
 
 
@@ -39,7 +39,15 @@ def test_duplicated_notifications_index_each_face_once(librarian: Librarian) -> 
     librarian.wait()
 
     stats = librarian.cloudinary_stats()["notifications"]
-    assert stats["duplicated"] >= 3 and stats["retried"] == 0
+    assert stats["duplicated"] >= 3
+    # No copy was answered with an error: the state below comes from handling the overlap,
+    # not from redeliveries after a failure.
+    assert set(librarian.webhook_statuses()) == {200}
+    if not eventually_consistent():
+        # Each answer came within the sender's timeout too. With a consistency delay a
+        # training waits for its new face to be searchable, and four at once on a small
+        # machine can outlast the local sender's 5 s: it sends again, answered 200 as well.
+        assert stats["retried"] == 0
     faces = faces_by_asset(librarian)
     assert faces[trained.asset_id] == 1 and faces[group.asset_id] == 2
     assert len(librarian.faces()) == 4

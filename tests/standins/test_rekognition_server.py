@@ -89,8 +89,10 @@ def test_stats_count_every_call_by_operation(rekognition: Any,
     stats = rekognition_admin.stats()
     assert stats["calls"] == {"CreateCollection": 1, "DescribeCollection": 4}
     assert stats["total"] == 5
+    assert stats["errors"] == {"DescribeCollection": {"ResourceNotFoundException": 1}}
     rekognition_admin.reset_stats()
     assert rekognition_admin.stats()["total"] == 0
+    assert rekognition_admin.stats()["errors"] == {}
 
 
 def test_fault_rate_one_raises_throttling_when_retries_are_off(
@@ -110,6 +112,7 @@ def test_fault_rate_one_raises_throttling_when_retries_are_off(
     stats = rekognition_admin.stats()
     assert stats["calls"] == {"ListCollections": 3}
     assert stats["faults"] == {"ListCollections": 3}
+    assert stats["errors"] == {}  # injected faults are counted apart
 
 
 def test_faulted_call_does_no_work(rekognition: Any, rekognition_server: RunningServer,

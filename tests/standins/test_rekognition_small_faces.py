@@ -1,5 +1,6 @@
 """Small faces on a full-size derivative: the face engine finds 40-64 px faces on a 1920x1280
-group photo, as Rekognition does, and each still matches its person."""
+group photo, as Rekognition does, indexes them under QualityFilter=AUTO (Rekognition's minimum
+is 40 px up to a 1920 px long side), and each still matches its person."""
 
 from __future__ import annotations
 
@@ -59,10 +60,11 @@ def test_each_small_face_matches_another_photo_of_its_person_above_90(
     for photo in REFERENCES.values():
         rekognition.index_faces(CollectionId="people", ExternalImageId=photo,
                                 Image={"Bytes": face_photos[photo]})
-    # No quality filter: under AUTO the 40 px face is below the SMALL_BOUNDING_BOX bar of a
-    # 1280 px high image (3.7% of it); what is tested here is that the engine sees it.
-    records = rekognition.index_faces(CollectionId="people", ExternalImageId="group",
-                                      QualityFilter="NONE", Image={"Bytes": data})["FaceRecords"]
+    # AUTO, the filter facetag sends: a 1920 px long side keeps Rekognition's 40 px minimum.
+    indexed = rekognition.index_faces(CollectionId="people", ExternalImageId="group",
+                                      QualityFilter="AUTO", Image={"Bytes": data})
+    assert indexed["UnindexedFaces"] == []
+    records = indexed["FaceRecords"]
     boxes = [record["Face"]["BoundingBox"] for record in records]
     for face in placed:
         box = _box_at(boxes, face)

@@ -17,6 +17,7 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
 
+from chalicelib.face_consistency import SEARCH_PAUSES, SearchRetry
 from chalicelib.face_errors import (
     CollectionMissing,
     FacesMisconfigured,
@@ -34,11 +35,17 @@ ASSET = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 
 @pytest.fixture
-def stubbed() -> Iterator[tuple[FaceIndex, Stubber]]:
+def slept() -> list[float]:
+    """The pauses the wrapper asked for, none of them really waited."""
+    return []
+
+
+@pytest.fixture
+def stubbed(slept: list[float]) -> Iterator[tuple[FaceIndex, Stubber]]:
     client = boto3.client("rekognition", region_name="us-east-1",
                           aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stubber:
-        yield FaceIndex(client, "facetag"), stubber
+        yield FaceIndex(client, "facetag", SearchRetry(sleep=slept.append)), stubber
         stubber.assert_no_pending_responses()
 
 
@@ -178,10 +185,90 @@ def test_an_image_rekognition_cannot_use_is_unusable_with_a_reason(
 def test_a_bad_parameter_without_an_image_is_not_the_images_fault(
         stubbed: tuple[FaceIndex, Stubber]) -> None:
     index, stub = stubbed
-    stub.add_client_error("search_users", "InvalidParameterException", "faceId was not found",
-                          http_status_code=400, expected_params=SEARCH_PARAMS)
-    with pytest.raises(FacesUnavailable, match="faceId was not found"):
+    stub.add_client_error("search_users", "InvalidParameterException",
+                          "Request has invalid parameters", http_status_code=400,
+                          expected_params=SEARCH_PARAMS)
+    with pytest.raises(FacesUnavailable, match="Request has invalid parameters"):
         index.search_users(FACE_A, 80.0)
+
+
+# -- a face not searchable yet (Rekognition's index lags IndexFaces) --------------------------
+
+NOT_FOUND_YET = "faceId was not found in the collection."
+SEARCH_FACES_PARAMS = {"CollectionId": "facetag", "FaceId": FACE_A, "FaceMatchThreshold": 80.0,
+                       "MaxFaces": 4096}
+
+
+def not_searchable_yet(stub: Stubber, operation: str, params: dict[str, Any]) -> None:
+    stub.add_client_error(operation, "InvalidParameterException", NOT_FOUND_YET,
+                          http_status_code=400, expected_params=params)
+
+
+def test_a_face_not_searchable_yet_is_searched_again_after_a_pause(
+        stubbed: tuple[FaceIndex, Stubber], slept: list[float]) -> None:
+    index, stub = stubbed
+    not_searchable_yet(stub, "search_users", SEARCH_PARAMS)
+    not_searchable_yet(stub, "search_users", SEARCH_PARAMS)
+    stub.add_response("search_users", {"UserMatches": [
+        {"Similarity": 97.5, "User": {"UserId": "p:Jane_Doe", "UserStatus": "ACTIVE"}}]},
+        SEARCH_PARAMS)
+    match = index.search_users(FACE_A, 80.0)
+    assert match is not None and match.user_id == "p:Jane_Doe"
+    assert slept == list(SEARCH_PAUSES[:2])
+    assert index.calls.total == 3  # each search asked again is a call Rekognition bills
+
+
+def test_training_search_waits_for_the_new_face_too(
+        stubbed: tuple[FaceIndex, Stubber], slept: list[float]) -> None:
+    index, stub = stubbed
+    not_searchable_yet(stub, "search_faces", SEARCH_FACES_PARAMS)
+    stub.add_response("search_faces", {"FaceMatches": [
+        {"Similarity": 93.0, "Face": face(FACE_B, 0.2, asset="other")}]}, SEARCH_FACES_PARAMS)
+    assert [m.asset_id for m in index.search_faces(FACE_A, 80.0)] == ["other"]
+    assert slept == [SEARCH_PAUSES[0]]
+
+
+def test_a_face_never_searchable_is_transient_after_the_whole_schedule(
+        stubbed: tuple[FaceIndex, Stubber], slept: list[float]) -> None:
+    index, stub = stubbed
+    for _ in range(len(SEARCH_PAUSES) + 1):
+        not_searchable_yet(stub, "search_users", SEARCH_PARAMS)
+    with pytest.raises(FacesUnavailable, match=rf"{FACE_A} is not searchable yet after 6\.2 s"):
+        index.search_users(FACE_A, 80.0)
+    assert slept == list(SEARCH_PAUSES)
+    assert sum(slept) < 10  # bounded, well inside the webhook Lambda's 28 s
+
+
+def test_the_schedule_is_the_constructors_to_choose() -> None:
+    client = boto3.client("rekognition", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    slept: list[float] = []
+    index = FaceIndex(client, "facetag", SearchRetry(pauses=(0.05,), sleep=slept.append))
+    with Stubber(client) as stub:
+        not_searchable_yet(stub, "search_users", SEARCH_PARAMS)
+        not_searchable_yet(stub, "search_users", SEARCH_PARAMS)
+        with pytest.raises(FacesUnavailable, match=r"not searchable yet after 0\.1 s"):
+            index.search_users(FACE_A, 80.0)
+        stub.assert_no_pending_responses()
+    assert slept == [0.05]
+
+
+@pytest.mark.parametrize(("code", "message", "raised"), [
+    ("InvalidParameterException", "Request has invalid parameters", FacesUnavailable),
+    ("InvalidParameterException", "MaxUsers must be at most 500", FacesUnavailable),
+    ("ResourceNotFoundException", "The collection id: facetag does not exist", CollectionMissing),
+    ("ThrottlingException", NOT_FOUND_YET, Throttled),
+])
+def test_no_other_error_of_a_search_is_asked_again(
+        stubbed: tuple[FaceIndex, Stubber], slept: list[float], code: str, message: str,
+        raised: type[Exception]) -> None:
+    index, stub = stubbed
+    stub.add_client_error("search_users", code, message, http_status_code=400,
+                          expected_params=SEARCH_PARAMS)
+    with pytest.raises(raised):
+        index.search_users(FACE_A, 80.0)
+    assert slept == []
+    assert index.calls.total == 1
 
 
 def test_a_users_100_faces_are_a_reached_limit(stubbed: tuple[FaceIndex, Stubber]) -> None:

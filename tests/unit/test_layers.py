@@ -13,8 +13,9 @@ from pathlib import Path
 
 from emulators.processes import PROJECT_DIR
 
-# The wrappers, their errors, the SSM secret reader, and the counting of calls.
+# The wrappers, their errors and retries, the SSM secret reader, and the counting of calls.
 MAY_IMPORT_SDK_INTERNALS = {"chalicelib/faces.py", "chalicelib/face_errors.py",
+                            "chalicelib/face_consistency.py",
                             "chalicelib/library.py", "chalicelib/library_errors.py",
                             "chalicelib/credentials.py", "chalicelib/calls.py"}
 SDK_INTERNALS = ("boto3", "botocore", "cloudinary.exceptions")
