@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from . import state
 from .assets import Asset
 from .face_errors import UnusableImage
-from .faces import StoredFace
+from .face_values import StoredFace
 from .library_errors import AssetGone, DeliveryRefused
 from .outcome import AssetProblem
 from .settings import Settings

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from .assets import Asset, AssetRef
     from .calls import CallCounter
-    from .faces import (
+    from .face_values import (
         Association,
         CollectionInfo,
-        FaceIndex,
         FaceMatch,
         IndexResult,
         StoredFace,
         UserMatch,
     )
+    from .faces import FaceIndex
     from .library import AdminQuota, LibraryCalls, MediaLibrary, SearchPage, Webhook
 
 

@@ -10,7 +10,7 @@ from .asset_faces import AssetFaces
 from .assets import Asset, AssetRef
 from .decide import left_alone
 from .face_errors import LimitReached
-from .faces import StoredFace
+from .face_values import StoredFace
 from .library_errors import WriteRefused
 from .names import PersonName
 from .outcome import AssetProblem, Outcome, OutcomeKind

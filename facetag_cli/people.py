@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from chalicelib import state
 from chalicelib.assets import Asset
 from chalicelib.face_errors import CollectionMissing
-from chalicelib.faces import StoredFace
+from chalicelib.face_values import StoredFace
 from chalicelib.library import quoted
 from chalicelib.names import PersonName
 from chalicelib.tagging import Tagger

@@ -24,7 +24,8 @@ import cloudinary.uploader
 
 from chalicelib import state
 from chalicelib.assets import Asset, asset_from_resource
-from chalicelib.faces import BoundingBox, FaceIndex
+from chalicelib.face_values import BoundingBox
+from chalicelib.faces import FaceIndex
 from chalicelib.names import PersonName
 from chalicelib.settings import Settings
 from emulators.stack import LocalStack, local_stack

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from chalicelib.assets import Asset, AssetRef
 from chalicelib.calls import CallCounter
 from chalicelib.face_errors import CollectionMissing, FacesError, LimitReached
-from chalicelib.faces import (
+from chalicelib.face_values import (
     Association,
     BoundingBox,
     CollectionInfo,

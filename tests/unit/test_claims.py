@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib import state
-from chalicelib.faces import Association
+from chalicelib.face_values import Association
 from chalicelib.names import PersonName
 from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.settings import Settings

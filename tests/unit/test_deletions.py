@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.faces import LIST_PAGE, BoundingBox, StoredFace
+from chalicelib.face_values import BoundingBox, StoredFace
+from chalicelib.faces import LIST_PAGE
 from chalicelib.names import PersonName
 from chalicelib.notifications import Actor, AssetsDeleted, AssetUploaded
 from chalicelib.reconcile import Options, reconcile

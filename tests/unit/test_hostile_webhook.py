@@ -31,8 +31,14 @@ from hypothesis import strategies as st
 import app as app_module
 from chalicelib import runtime
 from chalicelib.assets import Asset, AssetRef
-from chalicelib.notifications import (AssetsDeleted, AssetUploaded, ContextChanged, Event,
-                                      TagsChanged, Actor)
+from chalicelib.notifications import (
+    Actor,
+    AssetsDeleted,
+    AssetUploaded,
+    ContextChanged,
+    Event,
+    TagsChanged,
+)
 from chalicelib.settings import ENV_NAMES
 
 PROJECT_DIR = str(Path(__file__).resolve().parents[2])

@@ -6,7 +6,6 @@ import json
 import logging
 import sys
 
-
 from chalicelib.logs import JsonFormatter, configure
 
 

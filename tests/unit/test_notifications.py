@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from chalicelib.assets import Asset, AssetRef
 from chalicelib.notifications import (
+    Actor,
     AssetsDeleted,
     AssetUploaded,
     ContextChanged,
@@ -15,7 +16,6 @@ from chalicelib.notifications import (
     MalformedNotification,
     Notification,
     TagsChanged,
-    Actor,
     parse,
     read,
 )

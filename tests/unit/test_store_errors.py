@@ -23,7 +23,7 @@ from chalicelib.library_errors import (
     LibraryUnavailable,
     RateLimited,
 )
-from chalicelib.notifications import AssetUploaded, Actor
+from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.reconcile import Options, reconcile
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger

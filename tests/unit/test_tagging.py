@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.assets import AssetRef
 from chalicelib.names import PersonName
-from chalicelib.notifications import AssetUploaded, TagsChanged, Actor
+from chalicelib.notifications import Actor, AssetUploaded, TagsChanged
 from chalicelib.settings import Settings
 from chalicelib.tagging import Outcome, Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary

@@ -13,7 +13,7 @@ import app as app_module
 from chalicelib import runtime
 from chalicelib.assets import AssetRef
 from chalicelib.logs import JsonFormatter
-from chalicelib.notifications import AssetUploaded, TagsChanged, Actor
+from chalicelib.notifications import Actor, AssetUploaded, TagsChanged
 from chalicelib.settings import ENV_NAMES, ConfigError
 
 PROJECT_DIR = str(Path(__file__).resolve().parents[2])
