@@ -45,7 +45,7 @@ class Settings:
     reconcile_margin_s: float = 30.0
 
     @property
-    def version(self) -> str:
+    def fingerprint(self) -> str:
         """Short hash of every setting that changes a recognition result.
 
         Carried in the processed marker, so a settings change makes earlier results stale and
@@ -60,7 +60,7 @@ class Settings:
 
     @property
     def marker_tag(self) -> str:
-        return f"{self.marker_prefix}{self.version}"
+        return f"{self.marker_prefix}{self.fingerprint}"
 
     def folder_allowed(self, folder: str) -> bool:
         def within(parent: str) -> bool:

@@ -19,7 +19,7 @@ _URL = re.compile(r"^https?://[^/\s]+/\S*$")
 def init(wiring: Wiring) -> None:
     """Create the face collection; check settings and credentials."""
     current = wiring.settings()
-    click.echo(f"settings: valid (version {current.version})")
+    click.echo(f"settings: valid (fingerprint {current.fingerprint})")
     tagger = wiring.tagger()
     tagger.library.ping()
     click.echo(f"Cloudinary: credentials accepted for cloud {tagger.library.cloud_name!r}")

@@ -17,9 +17,9 @@ def test_init_creates_the_collection_then_finds_it() -> None:
     wiring.faces.collection = False
     first = facetag(wiring, "init")
     assert first.exit_code == 0, first.stderr
-    version = wiring.settings().version
+    fingerprint = wiring.settings().fingerprint
     assert first.stdout.splitlines() == [
-        f"settings: valid (version {version})",
+        f"settings: valid (fingerprint {fingerprint})",
         "Cloudinary: credentials accepted for cloud 'demo'",
         "Rekognition: collection 'facetag' created (0 faces, 0 people)"]
     wiring.train("t1", "jane", "Jane Doe")

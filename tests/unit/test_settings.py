@@ -75,12 +75,12 @@ def test_every_setting_has_a_facetag_variable():
     ("FACETAG_COLLECTION_ID", "other"), ("FACETAG_PERSON_TAG_PREFIX", "who:"),
 ])
 def test_version_changes_when_a_result_setting_changes(variable, value):
-    assert from_env({variable: value}).version != Settings().version
+    assert from_env({variable: value}).fingerprint != Settings().fingerprint
 
 
 def test_version_ignores_settings_that_do_not_change_results():
-    assert from_env({"FACETAG_CONCURRENCY": "16"}).version == Settings().version
-    assert Settings().marker_tag == "facetag:v-" + Settings().version
+    assert from_env({"FACETAG_CONCURRENCY": "16"}).fingerprint == Settings().fingerprint
+    assert Settings().marker_tag == "facetag:v-" + Settings().fingerprint
 
 
 # --- the Cloudinary API secret -------------------------------------------------------------
