@@ -181,7 +181,7 @@ def serving() -> Iterator[list[Recorder]]:
 
 def serve(servers: list[Recorder], status: int, location: str = "") -> Recorder:
     server = Recorder(status, location)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     servers.append(server)
     return server
 
