@@ -1,9 +1,10 @@
 """Shared fixtures (the local stack's servers, the test photos) and markers by folder.
 
-Each test's kind is its folder: `unit` (in-memory fakes and stubs, seconds), `standins` (the
-local Rekognition and Cloudinary servers through their real clients), `e2e` (the app on the
-whole local stack). The marker of the folder is added to every test in it, so
-`pytest -m unit` runs the fast tests alone.
+Each test's kind is its folder: `unit` (in-memory fakes and stubs, seconds), `properties`
+(thousands of generated hostile requests through the route, on fakes), `standins` (the local
+Rekognition and Cloudinary servers through their real clients), `e2e` (the app on the whole
+local stack). The marker of the folder is added to every test in it, so `pytest -m unit` runs
+the fast tests alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ pytest_plugins = [
     "tests.fixtures_stack",
 ]
 
-KINDS = ("unit", "standins", "e2e")
+KINDS = ("unit", "properties", "standins", "e2e")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
