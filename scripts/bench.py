@@ -7,7 +7,9 @@ Prints, and writes to out/bench.json:
   downloaded against the original's size;
 - the calls retroactive tagging costs for 10, 100 and 1,000 older assets;
 - cold-start import time and memory (scripts/bench_cold_start.py);
-- the local servers' own figures (scripts/bench_face_engine.py, bench_cloudinary_server.py);
+- the local servers' own figures (scripts/bench_face_engine.py, bench_cloudinary_server.py),
+  and the calls a second botocore's standard retries achieve against the Rekognition
+  stand-in's TPS quota (scripts/bench_rekognition_quota.py);
 then a Markdown table for the README, with the machine it ran on.
 
 Notifications are sent by this script, signed as Cloudinary signs them, so each answer is timed
@@ -290,9 +292,11 @@ def cold_start() -> dict[str, Any]:
 
 def server_benches() -> dict[str, Any]:
     results = {}
-    for name in ("bench_face_engine", "bench_cloudinary_server"):
+    for name, args in (("bench_face_engine", ["--seconds", "3"]),
+                       ("bench_cloudinary_server", ["--seconds", "3"]),
+                       ("bench_rekognition_quota", [])):
         step(f"scripts/{name}.py")
-        done = subprocess.run([sys.executable, "-m", f"scripts.{name}", "--seconds", "3"],
+        done = subprocess.run([sys.executable, "-m", f"scripts.{name}", *args],
                               cwd=ROOT, capture_output=True, text=True, timeout=180)
         results[name] = [line for line in done.stdout.splitlines() if line.strip()]
     return results
@@ -340,6 +344,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines.append(f"| cold start: `import app` | {cold.get('import_app_ms')} ms "
                  f"(`import boto3` alone: {cold.get('import_boto3_ms')} ms); peak RSS of one "
                  f"recognition {cold.get('rss_peak_mb')} MB |")
+    quota = r["local_servers"].get("bench_rekognition_quota") or ["not measured"]
+    lines.append(f"| Rekognition stand-in at its TPS quota | {quota[0]} |")
     return "\n".join(lines)
 
 

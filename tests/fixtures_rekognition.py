@@ -1,7 +1,7 @@
 """Fixtures for the local rekognition server.
 
 `rekognition_server` runs one server process per test session; `rekognition` hands each test a
-boto3 client on an emptied server (no collections, no faults, zeroed counters);
+boto3 client on an emptied server (no collections, no faults, no TPS quota, zeroed counters);
 `rekognition_admin` reaches the server's `/_admin/` routes. `small_faces_group` composes the
 group photo of small faces the face engine must see.
 """
@@ -59,6 +59,16 @@ class RekognitionAdmin:
             settings["operations"] = operations
         self._call("POST", "faults", settings)
 
+    def quota(self, tps: float | None, operations: dict[str, float] | None = None,
+              manual_clock: bool = False) -> None:
+        """Each operation's TPS quota (`tps` for those not named; None: no quota). With
+        `manual_clock` the quota's time stands still until `advance`."""
+        self._call("POST", "quota", {"tps": tps, "operations": operations or {},
+                                     "manual_clock": manual_clock})
+
+    def advance(self, seconds: float) -> None:
+        self._call("POST", "quota/advance", {"seconds": seconds})
+
 
 def rekognition_client(url: str, config: Config | None = None) -> Any:
     return boto3.client("rekognition", endpoint_url=url, region_name="us-east-1",
@@ -82,6 +92,7 @@ def rekognition_admin(rekognition_server: RunningServer) -> RekognitionAdmin:
 def rekognition(rekognition_server: RunningServer, rekognition_admin: RekognitionAdmin) -> Any:
     rekognition_admin.reset()
     rekognition_admin.faults(0)
+    rekognition_admin.quota(None)
     rekognition_admin.reset_stats()
     return rekognition_client(rekognition_server.url)
 

@@ -1,5 +1,5 @@
 """`python -m emulators.rekognition --port PORT [--state-dir DIR] [--fault-rate R]
-[--consistency-delay-ms MS]`."""
+[--consistency-delay-ms MS] [--tps N] [--tps OPERATION=N]`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from pathlib import Path
 from .admin import FaultInjector
 from .engine import FaceEngine
 from .models import RekognitionBackend
+from .quota import QuotaPlan, TpsQuota
+from .responses import HANDLERS
 from .server import RekognitionServer
 from .state import StateFile
 
 # Read here so a whole local stack (e2e tests, `make stack`) runs eventually consistent when set.
 CONSISTENCY_DELAY_ENV = "FACETAG_STANDIN_CONSISTENCY_DELAY_MS"
+# Likewise the TPS quota, in `--tps`'s form ("5", "5,IndexFaces=2").
+TPS_ENV = "FACETAG_STANDIN_REKOGNITION_TPS"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,8 +37,18 @@ def main(argv: list[str] | None = None) -> None:
                         default=int(os.environ.get(CONSISTENCY_DELAY_ENV) or 0),
                         help="milliseconds before new faces and user changes are searchable "
                              f"(default: ${CONSISTENCY_DELAY_ENV}, else 0)")
+    parser.add_argument("--tps", action="append", metavar="N|OPERATION=N",
+                        help="TPS quota of every operation (N) or of one (OPERATION=N), a "
+                             "token bucket each, ProvisionedThroughputExceededException beyond "
+                             f"it; repeatable (default: ${TPS_ENV}, else no quota)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    quota = TpsQuota(HANDLERS)
+    try:
+        plan = QuotaPlan.parse(args.tps or [os.environ.get(TPS_ENV) or ""])
+        quota.follow(plan)
+    except ValueError as error:
+        parser.error(f"--tps: {error}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Models load before the port opens: callers treat an open port as "ready".
@@ -44,12 +58,15 @@ def main(argv: list[str] | None = None) -> None:
     faults = FaultInjector()
     if args.fault_rate:
         faults.configure({"rate": args.fault_rate, "seed": args.fault_seed})
-    server = RekognitionServer((args.host, args.port), backend, faults)
+    server = RekognitionServer((args.host, args.port), backend, faults, quota)
     log = logging.getLogger("facetag.emulators.rekognition")
     log.info("Rekognition server on http://%s:%d", args.host, server.server_address[1])
     if args.consistency_delay_ms:
         log.info("eventually consistent: searches see changes after %d ms",
                  args.consistency_delay_ms)
+    if plan.default is not None or plan.operations:
+        log.info("TPS quota: %s for every operation, %s by name", plan.default,
+                 dict(plan.operations) or "none")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
+from typing import Any
 
 from ..common.http import Answer, Request, StandInHandler, StandInServer, json_answer
 from ..common.stats import CallStats
 from .admin import ErrorStats, FaultInjector
-from .exceptions import InternalServerError, RekognitionError, SerializationException
+from .exceptions import (
+    InternalServerError,
+    ProvisionedThroughputExceededException,
+    RekognitionError,
+    SerializationException,
+)
 from .models import RekognitionBackend
-from .responses import RequestContext, dispatch, operation_name
+from .quota import ManualClock, QuotaPlan, TpsQuota
+from .responses import HANDLERS, RequestContext, dispatch, operation_name
 
 log = logging.getLogger("facetag.emulators.rekognition")
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -23,12 +31,13 @@ CREDENTIAL_REGION = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/")
 
 class RekognitionServer(StandInServer):
     def __init__(self, address: tuple[str, int], backend: RekognitionBackend,
-                 faults: FaultInjector | None = None) -> None:
+                 faults: FaultInjector | None = None, quota: TpsQuota | None = None) -> None:
         super().__init__(address, RequestHandler)
         self.backend = backend
         self.stats = CallStats()
         self.errors = ErrorStats()
         self.faults = faults or FaultInjector()
+        self.quota = quota or TpsQuota(HANDLERS)
 
 
 def error_answer(error: RekognitionError) -> Answer:
@@ -59,7 +68,8 @@ class RequestHandler(StandInHandler):
         if request.method == "GET":
             if path == "/_admin/stats":
                 return json_answer(200, {**self.server.stats.snapshot(),
-                                         "errors": self.server.errors.snapshot()})
+                                         "errors": self.server.errors.snapshot(),
+                                         "throttled": self.server.quota.throttled()})
             return json_answer(404, {"message": "not found"})
         try:
             settings = json.loads(request.body) if request.body else {}
@@ -68,13 +78,29 @@ class RequestHandler(StandInHandler):
             elif path == "/_admin/stats/reset":
                 self.server.stats.reset()
                 self.server.errors.reset()
+                self.server.quota.reset_counts()
             elif path == "/_admin/faults":
                 self.server.faults.configure(settings)
+            elif path == "/_admin/quota":
+                self._set_quota(settings)
+            elif path == "/_admin/quota/advance":
+                self._advance(float(settings["seconds"]))
             else:
                 return json_answer(404, {"message": "not found"})
-        except (ValueError, TypeError) as error:
+        except (KeyError, ValueError, TypeError) as error:
             return json_answer(400, {"message": str(error)})
         return json_answer(200, {"ok": True})
+
+    def _set_quota(self, settings: dict[str, Any]) -> None:
+        """`manual_clock: true` stops the quota's time until `/_admin/quota/advance`."""
+        clock = ManualClock() if settings.get("manual_clock") else time.monotonic
+        self.server.quota.follow(QuotaPlan.from_settings(settings), clock)
+
+    def _advance(self, seconds: float) -> None:
+        clock = self.server.quota.clock
+        if not isinstance(clock, ManualClock):
+            raise ValueError("the quota runs on the real clock: set manual_clock first")
+        clock.advance(seconds)
 
     def _aws(self, request: Request) -> Answer:
         try:
@@ -82,6 +108,9 @@ class RequestHandler(StandInHandler):
         except RekognitionError as error:
             return error_answer(error)
         self.server.stats.record(operation)
+        if not self.server.quota.admit(operation):  # before any work, as on AWS
+            return error_answer(ProvisionedThroughputExceededException(
+                "The number of requests exceeded your throughput limit"))
         fault = self.server.faults.fault_for(operation)
         if fault is not None:  # injected before any work, as a throttled call does none
             self.server.stats.record_fault(operation)
