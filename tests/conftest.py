@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures_rekognition",
     "tests.fixtures_cloudinary",
     "tests.fixtures_stack",
+    "tests.fixtures_aws",
 ]
 
 KINDS = ("unit", "standins", "e2e")
