@@ -154,6 +154,8 @@ class _Poller:
                               self.queue_arn)
                 failed = ids
             self._delete([m for m in batch if m["MessageId"] not in failed])
+        except Exception:  # not deleted: the messages come back after the visibility timeout
+            log.exception("deleting a batch from %s failed", self.queue_arn)
         finally:
             with self.done:
                 self.in_flight -= 1
