@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -84,6 +85,29 @@ def test_a_batch_arrives_in_lambdas_sqs_event_shape_and_is_deleted(
             "stringValue": "upload", "stringListValues": [], "binaryListValues": [],
             "dataType": "String"}}
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
+
+
+def in_flight(sqs: Any, url: str) -> int:
+    return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessagesNotVisible"])["Attributes"][
+        "ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_the_batching_window_gathers_messages_that_arrive_after_the_first(
+        sqs: Any, moto_server: RunningServer) -> None:
+    url, _ = make_queue(sqs, "window")
+    send(sqs, url, "first")
+    recorder = Recorder()
+    source = EventSource(url, recorder, batch_size=3, batching_window_s=30)
+    with SqsRunner(moto_server.url, [source]) as runner:
+        deadline = time.monotonic() + 10
+        while not in_flight(sqs, url):  # the runner holds "first" and waits for more
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        send(sqs, url, "second", "third")
+        runner.wait_until_drained()  # a full batch goes at once, long before the window closes
+    assert [[r["body"] for r in e["Records"]] for e in recorder.events] == [
+        ["first", "second", "third"]]
 
 
 def test_partial_batch_failures_come_back_after_the_visibility_timeout_and_succeed_later(
