@@ -1,7 +1,8 @@
-"""The whole local stack wired together: both emulators and `chalice local`.
+"""The whole local stack wired together: both emulators, moto's server and `chalice local`.
 
 The Cloudinary emulator posts its notifications to the app's webhook route; the app reaches
-both emulators through the same configuration variables it would use for the real services.
+both emulators, and SQS and SSM on moto's server (docs/local-stack-sqs.md), through the same
+configuration variables it would use for the real services.
 Used by the demo, `make stack` and the end-to-end tests.
 """
 
@@ -31,6 +32,7 @@ class LocalStack:
     rekognition: RunningServer
     cloudinary: RunningServer
     app: RunningServer
+    aws: RunningServer  # moto's server: SQS and SSM
     settings: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None  # each server's output, when kept: <name>.log
 
@@ -40,8 +42,8 @@ class LocalStack:
 
     def env(self, api_key: str = APP_KEY, api_secret: str = APP_SECRET) -> dict[str, str]:
         """Every variable an SDK client, the CLI or the app needs to use this stack."""
-        return stack_env(self.rekognition.url, self.cloudinary.url, api_key, api_secret,
-                         self.settings)
+        return stack_env(self.rekognition.url, self.cloudinary.url, self.aws.url, api_key,
+                         api_secret, self.settings)
 
     @contextlib.contextmanager
     def sdk(self, api_key: str = LIBRARIAN_KEY, api_secret: str = LIBRARIAN_SECRET
@@ -83,8 +85,8 @@ class LocalStack:
         raise TimeoutError("notifications still pending")
 
 
-def stack_env(rekognition_url: str, cloudinary_url: str, api_key: str, api_secret: str,
-              settings: Mapping[str, str] | None = None) -> dict[str, str]:
+def stack_env(rekognition_url: str, cloudinary_url: str, aws_url: str, api_key: str,
+              api_secret: str, settings: Mapping[str, str] | None = None) -> dict[str, str]:
     host = cloudinary_url.removeprefix("http://")
     return {
         "CLOUDINARY_CLOUD_NAME": CLOUD_NAME,
@@ -94,6 +96,9 @@ def stack_env(rekognition_url: str, cloudinary_url: str, api_key: str, api_secre
         "CLOUDINARY_CNAME": host,
         "CLOUDINARY_SECURE": "false",
         "AWS_ENDPOINT_URL_REKOGNITION": rekognition_url,
+        # botocore reads these: an unmodified boto3 client reaches moto's server.
+        "AWS_ENDPOINT_URL_SQS": aws_url,
+        "AWS_ENDPOINT_URL_SSM": aws_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -130,10 +135,12 @@ def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | Non
              "--cloud-name", CLOUD_NAME, "--api-key", APP_KEY, "--api-secret", APP_SECRET,
              "--credential", f"{LIBRARIAN_KEY}:{LIBRARIAN_SECRET}",
              *state_args("cloudinary")], **output("cloudinary")))
-        env = stack_env(rek.url, cld.url, APP_KEY, APP_SECRET, settings)
+        aws = stack.enter_context(running(
+            ["-m", "moto.server"], log_path=log_dir / "moto.log" if log_dir else None))
+        env = stack_env(rek.url, cld.url, aws.url, APP_KEY, APP_SECRET, settings)
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY_", "FACETAG_"))}
         app = stack.enter_context(running(
             [_chalice_bin(), "--project-dir", str(PROJECT_DIR), "local", "--stage", "local",
              "--no-autoreload"],
             port=app_port, env={**clean, **env}, replace_env=True, **output("app")))
-        yield LocalStack(rek, cld, app, dict(settings or {}), log_dir)
+        yield LocalStack(rek, cld, app, aws, dict(settings or {}), log_dir)

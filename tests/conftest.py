@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures_rekognition",
     "tests.fixtures_cloudinary",
     "tests.fixtures_stack",
+    "tests.fixtures_aws",
 ]
 
 KINDS = ("unit", "properties", "standins", "e2e")

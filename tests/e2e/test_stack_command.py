@@ -36,7 +36,8 @@ def test_stack_prints_exports_then_ready_and_stops_cleanly() -> None:
                 break
         for name in ("CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET",
                      "CLOUDINARY_UPLOAD_PREFIX", "AWS_ENDPOINT_URL_REKOGNITION",
-                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                     "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_SSM"):
             assert exports.get(name), name
         # The printed variables are all a client needs.
         client = boto3.Session(aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
@@ -44,6 +45,10 @@ def test_stack_prints_exports_then_ready_and_stops_cleanly() -> None:
                                region_name=exports["AWS_DEFAULT_REGION"]).client(
             "rekognition", endpoint_url=exports["AWS_ENDPOINT_URL_REKOGNITION"])
         assert "CollectionIds" in client.list_collections()
+        sqs = boto3.client("sqs", endpoint_url=exports["AWS_ENDPOINT_URL_SQS"],
+                           region_name=exports["AWS_DEFAULT_REGION"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        assert sqs.create_queue(QueueName="stack-check")["QueueUrl"].endswith("/stack-check")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         assert process.wait(30) == 0
