@@ -7,7 +7,8 @@ facetag's own writes come back as notifications too: those are recognised and ca
 One notification may name a thousand assets (a bulk edit), so all its changes are handled
 together, with bounded work:
 - the assets they need are read in one Admin call per 100 ids (`assets_by_ids`), never one
-  call per asset;
+  call per asset, nor one per training label removed: untraining works on the asset read,
+  and writes where it is now (a notification's public_id may have been renamed since);
 - rejections that leave the same value on several assets are written in one call (up to
   1,000 assets a call);
 - at most `MAX_PROCESSED` assets are trained or recognised in the request; the others are
@@ -52,12 +53,10 @@ class _TagChange:
     untrain: tuple[tuple[str, PersonName], ...]  # training labels removed: (tag, name)
     process: bool  # a training label was added or the skip tag removed
     opted_out: bool  # the change itself adds the skip tag
-    own: bool  # made with facetag's own API key (the operator's actions)
 
     @property
     def needs_read(self) -> bool:
-        checks_untrain = bool(self.untrain) and not self.own
-        return not self.opted_out and (bool(self.rejected) or checks_untrain or self.process)
+        return not self.opted_out and (bool(self.rejected) or bool(self.untrain) or self.process)
 
 
 class _Processing:
@@ -129,22 +128,21 @@ class Corrections:
                     untrain.append((tag, PersonName.parse(tag[len(s.train_tag_prefix):])))
                 except InvalidName:
                     continue  # never trained: nothing to undo
-        own = self._own(event.actor)
         rejected: set[str] = set()
-        if not own:
+        if not self._own(event.actor):
             rejected = state.tagged_names(event.removed, s.person_tag_prefix) | (
                 state.tagged_names(event.removed, s.suggest_tag_prefix))
         return _TagChange(event, frozenset(rejected), tuple(untrain),
                           process=bool(train_added) or s.skip_tag in event.removed,
-                          opted_out=s.skip_tag in event.added, own=own)
+                          opted_out=s.skip_tag in event.added)
 
     def _untrain(self, event: TagsChanged, tag: str, name: PersonName, asset: Asset | None
                  ) -> Outcome:
-        # A label put back since (or a replay of an old removal) is not undone; the operator's
-        # own removals are not checked (no read).
+        # A label put back since (or a replay of an old removal) is not undone. The asset read
+        # for the whole notification is what untraining writes to, wherever it is now.
         if asset is not None and tag in asset.tags:
             return Outcome(OutcomeKind.IGNORED, f"{tag} is on the asset again")
-        return self.trainer.untrain(event.ref, name)
+        return self.trainer.untrain(event.ref.asset_id, name, asset)
 
     def _remember_rejections(self, changes: Sequence[_TagChange], current: dict[str, Asset]
                              ) -> dict[str, Outcome]:
@@ -207,7 +205,7 @@ class Corrections:
             trained = state.read(asset, self.settings).trained
             if trained is None:
                 return Outcome(OutcomeKind.IGNORED, "asset was not training")
-            return self.trainer.untrain(asset.ref, trained)
+            return self.trainer.untrain(asset.asset_id, trained, asset)
         return processing(asset)
 
     def _has_training_label(self, asset: Asset) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from . import metrics, state
 from .asset_faces import AssetFaces
-from .assets import Asset, AssetRef
+from .assets import Asset
 from .decide import left_alone
 from .face_errors import LimitReached
 from .face_values import StoredFace
@@ -54,7 +54,7 @@ class Trainer:
         # A claim: untraining touches only faces the collection says come from this asset.
         previous = state.read(asset, s).trained
         if previous is not None and previous != name:
-            self.untrain(asset.ref, previous, write=False)
+            self._release(asset.asset_id, previous)
         try:
             faces = self.asset_faces.of(asset)
         except AssetProblem as problem:
@@ -112,30 +112,34 @@ class Trainer:
             return name.hidden_user_id
         return name.user_id
 
-    def untrain(self, ref: AssetRef, name: PersonName, write: bool = True) -> Outcome:
-        """This asset's face stops counting for `name`; a person left without faces goes."""
+    def untrain(self, asset_id: str, name: PersonName, asset: Asset | None) -> Outcome:
+        """The asset's faces stop counting for `name`; a person left without faces goes.
+
+        `asset` is the asset as read now (None when it is gone), and it is written where it is
+        now, never where a notification said it was: renamed since, its old public_id may be
+        another asset's. It is written when one of its faces was released, or when it still
+        says it trains `name` although none of its faces does (they went with a collection
+        deleted outside facetag, and the claim goes too). After an operator's rename it names
+        the new person (this is the echo of the old label's removal): not ours to undo."""
+        removed = self._release(asset_id, name)
+        if asset is not None and (removed or state.read(asset, self.settings).trained == name):
+            self.writer.untrained(asset.ref)
+        return Outcome(OutcomeKind.UNTRAINED, name.display)
+
+    def _release(self, asset_id: str, name: PersonName) -> int:
+        """Disassociate the asset's faces from the person; returns how many there were."""
         removed = 0
         for user_id in (name.user_id, name.hidden_user_id):
             faces = self.faces.user_faces(user_id)
-            mine = [f.face_id for f in faces if f.asset_id == ref.asset_id]
+            mine = [f.face_id for f in faces if f.asset_id == asset_id]
             if mine:
                 self.faces.disassociate(user_id, mine)
                 removed += len(mine)
             if faces and len(mine) == len(faces):
                 self.faces.delete_user(user_id)
-        if write and (removed or self._claims(ref, name)):
-            self.writer.untrained(ref)
-        log.info("untrained", extra={"asset_id": ref.asset_id, "outcome": OutcomeKind.UNTRAINED,
+        log.info("untrained", extra={"asset_id": asset_id, "outcome": OutcomeKind.UNTRAINED,
                                      "faces": removed})
-        return Outcome(OutcomeKind.UNTRAINED, name.display)
-
-    def _claims(self, ref: AssetRef, name: PersonName) -> bool:
-        """No face of this asset trains `name`, yet the asset may still say it does: its face
-        went with a collection deleted outside facetag, and the claim goes too. After an
-        operator's rename the asset names the new person (this is the echo of the old label's
-        removal): its training state is not ours to undo."""
-        asset = self.library.asset(ref.asset_id)
-        return asset is not None and state.read(asset, self.settings).trained == name
+        return removed
 
     def tag_older_assets(self, name: PersonName, face_id: str, exclude: str = "") -> int:
         """Tag every earlier asset whose faces match a new training face: one search, then

@@ -23,7 +23,7 @@ import pytest
 from emulators.stack import admin
 from tests.fixtures_stack import Librarian, photo_path
 
-OBAMA = "Barack Obama"
+OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 SIGNED_HEADERS = ("content-type", "x-cld-timestamp", "x-cld-signature")
 
 
@@ -45,6 +45,7 @@ class Relay(http.server.ThreadingHTTPServer):
     def __init__(self, target: str) -> None:
         self.target = target
         self.deliveries: list[Delivery] = []
+        self.held = False  # kept back instead of handed on: a delivery that will come late
         super().__init__(("127.0.0.1", 0), RelayHandler)
 
     def uploads_of(self, public_id: str) -> list[Delivery]:
@@ -64,7 +65,9 @@ class RelayHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         headers = {k: v for k, v in self.headers.items() if k.lower() in SIGNED_HEADERS}
         self.server.deliveries.append(Delivery(body, headers))
-        status, _ = post(self.server.target, Delivery(body, headers))
+        status = 200
+        if not self.server.held:
+            status, _ = post(self.server.target, Delivery(body, headers))
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -220,3 +223,28 @@ def test_a_replayed_upload_of_a_deleted_asset_is_ignored(
                                      "outcome": "ignored: asset gone"}]}
     assert librarian.rekognition_calls() == rekognition
     assert librarian.faces() == faces
+
+
+def test_a_late_label_removal_untrains_the_asset_where_it_is_now(
+        librarian: Librarian, replay: Replay) -> None:
+    """Delivered late, after the asset was renamed and another training photo took its old
+    public_id: the asset the notification names by asset_id is untrained, and the photo now at
+    that public_id keeps what it trains."""
+    train_obama(librarian)
+    replay.relay.held = True
+    cloudinary.uploader.remove_tag(f"train:{OBAMA}", ["people/obama"])
+    librarian.wait()
+    replay.relay.held = False
+    [late] = replay.relay.removals_of(f"train:{OBAMA}")
+    cloudinary.uploader.rename("people/obama", "people/obama-2008")
+    librarian.upload(read("biden"), "people/obama", tags=[f"train:{BIDEN}"])
+    librarian.wait()
+    newcomer = seen(librarian, "people/obama")
+    assert "facetag:trained" in newcomer[0]
+
+    replay.again(late)
+
+    assert seen(librarian, "people/obama") == newcomer
+    renamed = librarian.asset("people/obama-2008")
+    assert "facetag:trained" not in renamed.tags and "facetag_trained" not in renamed.context
+    assert librarian.users() == ["p:Joe_Biden"]

@@ -202,3 +202,35 @@ def test_context_labels_on_many_assets_are_read_in_one_call(world: World) -> Non
     assert [str(o) for o in outcomes] == (["ignored: no change facetag acts on"] * 5
                                           + ["ignored: asset gone"])
     assert library.requests == ["resources_by_asset_ids"] and faces.requests == []
+
+
+def test_a_late_label_removal_writes_where_the_asset_is_now(world: World) -> None:
+    """Renamed since the removal, and its old public_id taken by another training photo: the
+    removal untrains the first asset, and the second keeps what it trains."""
+    tagger, faces, library = world
+    first = uploaded(world, "t1", [FaceSpec("jane")], ("train:Jane Doe",)).asset
+    library.remove_tags(["photos/t1"], ["train:Jane Doe"])
+    library.assets["t1"] = replace(library.assets["t1"], ref=AssetRef("t1", "photos/old"))
+    uploaded(world, "t2", [FaceSpec("bob")], ("train:Bob",), folder="photos")
+    library.assets["t2"] = replace(library.assets["t2"], ref=AssetRef("t2", "photos/t1"))
+    newcomer = library.assets["t2"]
+
+    assert str(tagger.handle(removed(first, "train:Jane Doe"))) == "untrained: Jane Doe"
+
+    assert library.assets["t2"] == newcomer
+    assert "facetag:trained" not in library.assets["t1"].tags
+    assert "facetag_trained" not in library.assets["t1"].context
+    assert JANE.user_id not in faces.users_
+
+
+@pytest.mark.parametrize("actor", [LIBRARIAN, Actor("api", "facetag-key")])
+def test_a_thousand_training_labels_removed_cost_one_read(world: World, actor: Actor) -> None:
+    tagger, _, library = world
+    labels = tuple(f"train:Bulk{i}" for i in range(1000))
+    asset = library.add("a1", "photos/a1", labels)
+    library.remove_tags(["photos/a1"], labels)
+    library.requests.clear()
+
+    tagger.handle(TagsChanged(asset.ref, (), labels, actor))
+
+    assert library.requests == ["resources_by_asset_ids"]
