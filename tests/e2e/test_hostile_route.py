@@ -35,7 +35,8 @@ def post(url: str, headers: dict[str, str]) -> tuple[int, str]:
 
 def test_a_misconfigured_app_answers_a_generic_500_and_logs_why(tmp_path: Path) -> None:
     # Nothing listens at these addresses: the settings fail before any service is asked.
-    env = stack_env("http://127.0.0.1:9", "http://127.0.0.1:9", APP_KEY, APP_SECRET,
+    nowhere = "http://127.0.0.1:9"
+    env = stack_env(nowhere, nowhere, nowhere, APP_KEY, APP_SECRET,
                     {"FACETAG_MATCH_THRESHOLD": "high"})
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY_", "FACETAG_"))}
     chalice = str(Path(sys.executable).parent / "chalice")
