@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +15,7 @@ from chalicelib.assets import asset_from_resource
 from emulators.stack import admin
 from scripts.demo import story
 from tests.fixtures_stack import Librarian
+from tests.servers import serving
 
 
 class Repeater(http.server.ThreadingHTTPServer):
@@ -49,15 +49,8 @@ class RepeatHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def repeater(librarian: Librarian) -> Iterator[Repeater]:
-    server = Repeater(librarian.stack.webhook_url, 3)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Repeater(librarian.stack.webhook_url, 3)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def run_story(librarian: Librarian) -> dict[str, Any]:

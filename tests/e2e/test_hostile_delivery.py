@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http.server
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from chalicelib.assets import Asset, asset_from_resource
 from emulators.stack import admin
 from tests.e2e.reconcile_support import drop_notifications, facetag
 from tests.fixtures_stack import Librarian, photo_path
+from tests.servers import serving
 
 CANARY = "AKIAIOSFODNN7CANARY"
 URL_SIGNATURE = re.compile(r"s--[A-Za-z0-9_-]{8,32}--")
@@ -58,15 +58,8 @@ class ListenerHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    server = Listener()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Listener()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def face() -> bytes:

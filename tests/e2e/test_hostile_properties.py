@@ -31,7 +31,6 @@ import http.server
 import io
 import json
 import re
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -69,6 +68,7 @@ from tests.e2e.hostile_bodies import (
 )
 from tests.e2e.reconcile_support import noise
 from tests.fixtures_stack import photo_path
+from tests.servers import serving
 
 MARKER = Settings().marker_tag
 # A bad body answers 400; a correctly signed one is never refused at the signature.
@@ -255,11 +255,8 @@ def stand(stack: LocalStack) -> Iterator[Stand]:
         admin(url, "reset", method="POST")
     # Two Search calls a case: well past the default hourly Admin quota.
     admin(stack.cloudinary.url, "rate_limit", {"limit": 1_000_000})
-    listener = Listener()
-    thread = threading.Thread(target=listener.serve_forever, daemon=True)
-    thread.start()
     try:
-        with stack.sdk():
+        with serving(Listener()) as listener, stack.sdk():
             assets = seed(stack, listener)
             by_id = {a.public_id: a for a in assets}
             assert "facetag:trained" in by_id["people/obama-a"].tags
@@ -268,9 +265,6 @@ def stand(stack: LocalStack) -> Iterator[Stand]:
             pools = Pools(assets, listener.url, stack.cloudinary.url, MARKER)
             yield Stand(stack, stack.rekognition_client(), listener, pools)
     finally:
-        listener.shutdown()
-        listener.server_close()
-        thread.join()
         for url in (stack.rekognition.url, stack.cloudinary.url):
             admin(url, "reset", method="POST")
 

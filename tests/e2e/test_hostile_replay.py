@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pytest
 
 from emulators.stack import admin
 from tests.fixtures_stack import Librarian, photo_path
+from tests.servers import serving
 
 OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 SIGNED_HEADERS = ("content-type", "x-cld-timestamp", "x-cld-signature")
@@ -85,17 +85,10 @@ def post(url: str, delivery: Delivery) -> tuple[int, dict[str, Any]]:
 
 @pytest.fixture
 def relay(librarian: Librarian) -> Iterator[Relay]:
-    server = Relay(librarian.stack.webhook_url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    admin(librarian.stack.cloudinary.url, "notifications",
-          {"url": f"http://127.0.0.1:{server.server_address[1]}"})
-    try:
+    with serving(Relay(librarian.stack.webhook_url)) as server:
+        admin(librarian.stack.cloudinary.url, "notifications",
+              {"url": f"http://127.0.0.1:{server.server_address[1]}"})
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @dataclass
