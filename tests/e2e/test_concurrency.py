@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 
 import cloudinary.uploader
-import pytest
 
 from emulators.stack import admin
 from tests.fixtures_stack import Librarian, eventually_consistent, photo_path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from tests.fixtures_rekognition import small_faces_group
 from tests.fixtures_stack import Librarian, photo_path
