@@ -27,6 +27,20 @@ APP_KEY, APP_SECRET = "facetag-key", "facetag-local-secret"
 LIBRARIAN_KEY, LIBRARIAN_SECRET = "librarian-key", "librarian-local-secret"
 
 
+@contextlib.contextmanager
+def kept_sdk_config() -> Iterator[None]:
+    """The block may change the `cloudinary` SDK's global configuration; afterwards it is
+    exactly as it was before."""
+    import cloudinary
+
+    previous = cloudinary.config().__dict__.copy()
+    try:
+        yield
+    finally:
+        cloudinary.config().__dict__.clear()
+        cloudinary.config().__dict__.update(previous)
+
+
 @dataclass(frozen=True)
 class LocalStack:
     rekognition: RunningServer
@@ -52,15 +66,11 @@ class LocalStack:
         librarian's key) while the block runs; its previous configuration afterwards."""
         import cloudinary
 
-        previous = cloudinary.config().__dict__.copy()
-        cloudinary.config(cloud_name=CLOUD_NAME, api_key=api_key, api_secret=api_secret,
-                          upload_prefix=self.cloudinary.url,
-                          cname=self.cloudinary.url.removeprefix("http://"), secure=False)
-        try:
+        with kept_sdk_config():
+            cloudinary.config(cloud_name=CLOUD_NAME, api_key=api_key, api_secret=api_secret,
+                              upload_prefix=self.cloudinary.url,
+                              cname=self.cloudinary.url.removeprefix("http://"), secure=False)
             yield
-        finally:
-            cloudinary.config().__dict__.clear()
-            cloudinary.config().__dict__.update(previous)
 
     def rekognition_client(self) -> Any:
         import boto3

@@ -28,6 +28,7 @@ from chalicelib.library_errors import (
     RateLimited,
 )
 from chalicelib.settings import ENV_NAMES
+from emulators.stack import kept_sdk_config
 from facetag_cli.cli import main
 from tests.unit.cli_support import FakeWiring, facetag, one_sentence
 
@@ -134,13 +135,11 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
     for name in ("CLOUDINARY_URL", "CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY",
                  "CLOUDINARY_API_SECRET", *ENV_NAMES.values()):
         monkeypatch.delenv(name, raising=False)
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.reset_config()
-    runtime.reset()
-    yield monkeypatch
-    runtime.reset()
-    cloudinary.config().__dict__.clear()
-    cloudinary.config().__dict__.update(previous)
+    with kept_sdk_config():
+        cloudinary.reset_config()
+        runtime.reset()
+        yield monkeypatch
+        runtime.reset()
 
 
 def test_the_entry_point_reads_the_environment_and_exits_with_the_code(

@@ -21,6 +21,7 @@ from chalicelib.assets import AssetRef
 from chalicelib.library import MediaLibrary
 from chalicelib.library_errors import AssetGone, DeliveryRefused, LibraryUnavailable
 from chalicelib.logs import JsonFormatter
+from emulators.stack import kept_sdk_config
 from tests.unit.test_library import Answering, image
 
 REF = AssetRef("a1", "photos/a1")
@@ -29,12 +30,10 @@ PRIVATE = AssetRef("a2", "photos/a2", delivery_type="private")
 
 @pytest.fixture
 def configured() -> Iterator[None]:
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.config(cloud_name="demo", api_key="1234", api_secret="secret", cname=None,
-                      secure=None, private_cdn=None, secure_distribution=None)
-    yield
-    cloudinary.config().__dict__.clear()
-    cloudinary.config().__dict__.update(previous)
+    with kept_sdk_config():
+        cloudinary.config(cloud_name="demo", api_key="1234", api_secret="secret", cname=None,
+                          secure=None, private_cdn=None, secure_distribution=None)
+        yield
 
 
 @pytest.fixture

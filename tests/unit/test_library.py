@@ -30,6 +30,7 @@ from chalicelib.library_errors import (
     RateLimited,
     WriteRefused,
 )
+from emulators.stack import kept_sdk_config
 
 Answer = Callable[[], urllib3.BaseHTTPResponse]
 
@@ -77,11 +78,9 @@ RESOURCE = {"asset_id": "a1", "public_id": "photos/a1", "resource_type": "image"
 
 @pytest.fixture
 def account() -> Iterator[None]:
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.config(cloud_name="demo", api_key="1234", api_secret="secret")
-    yield
-    cloudinary.config().__dict__.clear()
-    cloudinary.config().__dict__.update(previous)
+    with kept_sdk_config():
+        cloudinary.config(cloud_name="demo", api_key="1234", api_secret="secret")
+        yield
 
 
 def answering(monkeypatch: pytest.MonkeyPatch, module: object) -> Iterator[Answering]:

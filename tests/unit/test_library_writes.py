@@ -16,6 +16,7 @@ import urllib3
 
 from chalicelib.library import MediaLibrary
 from chalicelib.library_errors import WriteRefused
+from emulators.stack import kept_sdk_config
 
 _PUBLIC_ID = re.compile(rb'name="public_ids\[\]"\r\n\r\n([^\r]*)\r\n')
 
@@ -40,11 +41,9 @@ class TagLimit(urllib3.PoolManager):
 
 @pytest.fixture
 def account() -> Iterator[None]:
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.config(cloud_name="demo", api_key="1234", api_secret="secret")
-    yield
-    cloudinary.config().__dict__.clear()
-    cloudinary.config().__dict__.update(previous)
+    with kept_sdk_config():
+        cloudinary.config(cloud_name="demo", api_key="1234", api_secret="secret")
+        yield
 
 
 def cloudinary_with(monkeypatch: pytest.MonkeyPatch, full: set[str]) -> TagLimit:

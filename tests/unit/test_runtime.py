@@ -16,6 +16,7 @@ from chalice.test import Client
 import app as app_module
 from chalicelib import runtime
 from chalicelib.settings import ENV_NAMES, ConfigError
+from emulators.stack import kept_sdk_config
 
 PROJECT_DIR = str(Path(__file__).resolve().parents[2])
 
@@ -28,8 +29,6 @@ def created(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CLOUDINARY_URL", "cloudinary://123456:env-secret@demo")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.reset_config()
     services: list[str] = []
     real: Any = boto3.client
 
@@ -38,11 +37,11 @@ def created(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return real(service, **options)
 
     monkeypatch.setattr(boto3, "client", client)
-    runtime.reset()
-    yield services
-    runtime.reset()
-    cloudinary.config().__dict__.clear()
-    cloudinary.config().__dict__.update(previous)
+    with kept_sdk_config():
+        cloudinary.reset_config()
+        runtime.reset()
+        yield services
+        runtime.reset()
 
 
 def test_the_tagger_is_built_once_on_first_use_and_reused(created: list[str]) -> None:

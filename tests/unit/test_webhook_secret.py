@@ -30,6 +30,7 @@ from chalicelib import runtime
 from chalicelib.credentials import CachedSecret, SecretUnavailable
 from chalicelib.settings import ENV_NAMES, ConfigError, Settings
 from chalicelib.signature import SignedRequest, matches, signed_request
+from emulators.stack import kept_sdk_config
 
 PROJECT_DIR = str(Path(__file__).resolve().parents[2])
 PATH = "/webhooks/cloudinary"
@@ -76,23 +77,22 @@ class Route:
 def route(monkeypatch: pytest.MonkeyPatch) -> Iterator[Route]:
     for variable in ENV_NAMES.values():
         monkeypatch.delenv(variable, raising=False)
-    previous = cloudinary.config().__dict__.copy()
-    cloudinary.config(cloud_name="acme", api_key="4242", api_secret=None)
     ssm = ParameterStore()
-    runtime.reset(ssm=ssm)  # type: ignore[arg-type]
-    try:
-        with Client(app_module.app, stage_name="prod", project_dir=PROJECT_DIR) as client:
-            state = Route(client, ssm)
-            def dispatch(events: list[Any]) -> list[str]:
-                state.dispatched.extend(events)
-                return ["tagged"] * len(events)
+    with kept_sdk_config():
+        cloudinary.config(cloud_name="acme", api_key="4242", api_secret=None)
+        runtime.reset(ssm=ssm)  # type: ignore[arg-type]
+        try:
+            with Client(app_module.app, stage_name="prod", project_dir=PROJECT_DIR) as client:
+                state = Route(client, ssm)
 
-            monkeypatch.setattr(runtime, "dispatch", dispatch)
-            yield state
-    finally:
-        runtime.reset()
-        cloudinary.config().__dict__.clear()
-        cloudinary.config().__dict__.update(previous)
+                def dispatch(events: list[Any]) -> list[str]:
+                    state.dispatched.extend(events)
+                    return ["tagged"] * len(events)
+
+                monkeypatch.setattr(runtime, "dispatch", dispatch)
+                yield state
+        finally:
+            runtime.reset()
 
 
 # -- requests that cannot be Cloudinary's read no secret ---------------------------------------
