@@ -19,6 +19,7 @@ from chalicelib.face_errors import CollectionMissing
 from chalicelib.face_values import StoredFace
 from chalicelib.library import quoted
 from chalicelib.names import PersonName
+from chalicelib.recognition import person_of
 from chalicelib.tagging import Tagger
 
 # Operator moves keep every face: 0 disables AssociateFaces' similarity check.
@@ -72,10 +73,10 @@ class People:
     def all(self) -> list[Person]:
         people = []
         for user_id in self.faces.users():
-            try:
-                name, hidden = PersonName.from_user_id(user_id)
-            except ValueError:
+            person = person_of(user_id)
+            if person is None:
                 continue  # a user someone else put in the collection
+            name, hidden = person
             faces = self.faces.user_faces(user_id)
             people.append(Person(name.display, hidden, len(faces),
                                  tuple(sorted({f.asset_id for f in faces}))))
