@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 COLLECTION_ID_PATTERN = re.compile(r"^[a-zA-Z0-9_.\-]{1,255}$")
+QUEUE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_\-]{1,75}(\.fifo)?$")
 
 
 class ConfigError(ValueError):
@@ -43,6 +44,18 @@ class Settings:
     reconcile_admin_calls: int = 200
     # Reconciliation takes no new asset once less Lambda time than this remains.
     reconcile_margin_s: float = 30.0
+    # The account's Rekognition quota, calls a second per operation: sizes and paces the workers
+    # (sizing.py).
+    rekognition_tps: float = 5.0
+    # Queue names (their URLs are looked up once per container); docs/deploy in the README.
+    live_queue: str = "facetag-live.fifo"
+    backfill_queue: str = "facetag-backfill.fifo"
+    scan_queue: str = "facetag-scan"
+    # SSM parameter holding a running backfill's cursor and counts.
+    backfill_param: str = "/facetag/backfill"
+    # Seconds before a failed message is handed out again, doubled at each receive up to the
+    # queue's visibility timeout.
+    retry_delay_s: int = 30
 
     @property
     def fingerprint(self) -> str:
@@ -137,6 +150,17 @@ def _validate(s: Settings) -> None:
                       ("reconcile_lookback_hours", 1), ("reconcile_admin_calls", 1)):
         if getattr(s, name) < low:
             fail(name, f"must be at least {low}")
+    if not s.rekognition_tps > 0:
+        fail("rekognition_tps", "must be above 0")
+    for name, fifo in (("live_queue", True), ("backfill_queue", True), ("scan_queue", False)):
+        value = getattr(s, name)
+        if not QUEUE_NAME_PATTERN.match(value) or value.endswith(".fifo") != fifo:
+            kind = "a FIFO queue name (ending .fifo)" if fifo else "a standard queue name"
+            fail(name, f"must be {kind}: up to 80 characters from a-z, A-Z, 0-9, '_', '-'")
+    if not s.backfill_param.startswith("/"):
+        fail("backfill_param", "must be an SSM parameter path starting with /")
+    if s.retry_delay_s < 0:
+        fail("retry_delay_s", "must not be negative")
     if s.reconcile_margin_s < 0:
         fail("reconcile_margin_s", "must not be negative")
     if s.signature_max_future_s < 0:
