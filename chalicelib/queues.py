@@ -1,0 +1,152 @@
+"""SQS, as facetag uses it: the wrapper every queue call goes through.
+
+A `WorkQueue` is one queue known by name: its URL is looked up once (`GetQueueUrl`), messages go
+out ten per `SendMessageBatch` with their FIFO group and deduplication ids, and a failed message
+can be handed out again sooner than the visibility timeout (`ChangeMessageVisibility`). Any
+failure to send is a `QueueUnavailable`: the webhook answers 503 so that Cloudinary retries.
+Calls are counted like Rekognition's and Cloudinary's (`calls`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .calls import CallCounter
+from .messages import WorkMessage, encode
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+T = TypeVar("T")
+
+SEND_BATCH = 10  # SendMessageBatch takes at most ten entries
+BUSY_CACHE_S = 5.0  # how long a worker trusts its last look at another queue's depth
+
+
+class QueueUnavailable(Exception):
+    """SQS did not take (or answer about) a message; a later attempt may succeed."""
+
+
+def make_sqs_client() -> SQSClient:
+    """An SQS client with botocore's standard retries; region and endpoint from the
+    environment (`AWS_ENDPOINT_URL_SQS` for the local stack)."""
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3},
+                    connect_timeout=2, read_timeout=5, max_pool_connections=16)
+    return boto3.client("sqs", config=config)
+
+
+@dataclass(frozen=True)
+class Depth:
+    """What `GetQueueAttributes` says of a queue: all of SQS's counts are approximate."""
+
+    visible: int
+    in_flight: int
+    delayed: int
+
+    @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+
+class WorkQueue:
+    def __init__(self, client: SQSClient, name: str, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
+        self.client = client
+        self.name = name
+        self.fifo = name.endswith(".fifo")
+        self.calls = CallCounter()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._url: str | None = None
+        self._visibility_s: int | None = None
+        self._busy: tuple[float, bool] | None = None
+
+    def _call(self, call: Callable[[], T]) -> T:
+        self.calls.count()
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as exc:
+            raise QueueUnavailable(f"{self.name}: {exc}") from exc
+
+    @property
+    def url(self) -> str:
+        with self._lock:
+            if self._url is None:
+                self._url = self._call(lambda: self.client.get_queue_url(QueueName=self.name))[
+                    "QueueUrl"]
+            return self._url
+
+    def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None:
+        """Every message, or QueueUnavailable (some may have been sent: the deduplication id
+        makes sending them again harmless on a FIFO queue, the workers' decisions elsewhere)."""
+        url = self.url
+        for start in range(0, len(messages), SEND_BATCH):
+            entries: list[Any] = []
+            for n, message in enumerate(messages[start:start + SEND_BATCH]):
+                entry: dict[str, Any] = {"Id": str(n), "MessageBody": encode(message)}
+                if self.fifo:
+                    entry["MessageGroupId"] = message.group_id
+                    entry["MessageDeduplicationId"] = message.deduplication_id
+                elif delay_s:
+                    entry["DelaySeconds"] = delay_s
+                entries.append(entry)
+            answer = self._send_batch(url, entries)
+            if answer.get("Failed"):
+                codes = sorted({f["Code"] for f in answer["Failed"]})
+                raise QueueUnavailable(f"{self.name}: {len(answer['Failed'])} messages refused"
+                                       f" ({', '.join(codes)})")
+
+    def _send_batch(self, url: str, entries: list[Any]) -> Any:
+        return self._call(lambda: self.client.send_message_batch(QueueUrl=url, Entries=entries))
+
+    def retry_later(self, receipt_handle: str, delay_s: int) -> None:
+        """Hand a failed message out again after `delay_s` (at most the visibility timeout)."""
+        delay = max(0, min(delay_s, self.visibility_timeout_s))
+        self._call(lambda: self.client.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay))
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        if self._visibility_s is None:
+            attributes = self._attributes("VisibilityTimeout")
+            self._visibility_s = int(attributes["VisibilityTimeout"])
+        return self._visibility_s
+
+    def depth(self) -> Depth:
+        a = self._attributes("ApproximateNumberOfMessages",
+                             "ApproximateNumberOfMessagesNotVisible",
+                             "ApproximateNumberOfMessagesDelayed")
+        return Depth(int(a["ApproximateNumberOfMessages"]),
+                     int(a["ApproximateNumberOfMessagesNotVisible"]),
+                     int(a["ApproximateNumberOfMessagesDelayed"]))
+
+    def has_waiting(self) -> bool:
+        """Whether messages wait to be handed out; looked at most every `BUSY_CACHE_S`."""
+        now = self._clock()
+        if self._busy is None or now - self._busy[0] >= BUSY_CACHE_S:
+            self._busy = (now, self.depth().visible > 0)
+        return self._busy[1]
+
+    def dead_letter_queue(self) -> str | None:
+        """The name of the queue's dead-letter queue, from its redrive policy."""
+        policy = self._attributes("RedrivePolicy").get("RedrivePolicy")
+        if not policy:
+            return None
+        arn = str(json.loads(policy)["deadLetterTargetArn"])
+        return arn.rsplit(":", 1)[-1]
+
+    def _attributes(self, *names: str) -> dict[str, str]:
+        url = self.url
+        requested: list[Any] = list(names)
+        answer = self._call(lambda: self.client.get_queue_attributes(
+            QueueUrl=url, AttributeNames=requested))
+        return {str(k): v for k, v in answer.get("Attributes", {}).items()}
