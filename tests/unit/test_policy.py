@@ -139,7 +139,7 @@ def test_the_scanner_finds_the_lambda_functions_and_what_they_call(program: Prog
     for actions in functions.values():
         assert {"rekognition:IndexFaces", "rekognition:SearchUsers",
                 "ssm:GetParameter"} <= actions
-    assert all(a.startswith(("rekognition:", "ssm:")) for a in program.all_actions())
+    assert all(a.startswith(("rekognition:", "ssm:", "sqs:")) for a in program.all_actions())
     assert program.all_actions() == program.cli_actions() | set().union(*functions.values())
 
 
