@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import cloudinary
@@ -25,12 +25,14 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
     from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
 
     from chalicelib.faces import FaceIndex
     from chalicelib.library import MediaLibrary
     from chalicelib.notifications import Event
     from chalicelib.outcome import Outcome
+    from chalicelib.queues import WorkQueue
     from chalicelib.tagging import Tagger
 
 
@@ -43,6 +45,8 @@ class _Built:
     faces: FaceIndex | None = None
     library: MediaLibrary | None = None
     tagger: Tagger | None = None
+    sqs: SQSClient | None = None
+    queues: dict[str, WorkQueue] = field(default_factory=dict)
 
 
 # `chalice local` answers in parallel threads: one of them builds, the others wait for it.
@@ -138,6 +142,18 @@ def tagger() -> Tagger:
             _built.tagger = Tagger(settings(), face_index(), library,
                                    cloudinary.config().api_key)
         return _built.tagger
+
+
+def queue(name: str) -> WorkQueue:
+    """The queue of this name (one of the settings' queues), its URL looked up once."""
+    with _lock:
+        if name not in _built.queues:
+            from chalicelib.queues import WorkQueue, make_sqs_client
+
+            if _built.sqs is None:
+                _built.sqs = make_sqs_client()
+            _built.queues[name] = WorkQueue(_built.sqs, name)
+        return _built.queues[name]
 
 
 def rekognition_calls() -> int:
