@@ -7,9 +7,10 @@ import os
 import time
 from typing import Any, Protocol, cast
 
-from chalice.app import Chalice, CloudWatchEvent, Response
+from chalice.app import Chalice, CloudWatchEvent, Response, SQSEvent
 
 from chalicelib import logs, runtime, webhook
+from chalicelib.settings import Settings
 
 # Chalice's own log setup would give the "facetag" logger a plain-text handler at level ERROR.
 app = Chalice(app_name="facetag", configure_logs=False)
@@ -41,3 +42,14 @@ def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     # Chalice annotates the context as a dict; it is Lambda's context object.
     context = cast(LambdaContext, event.context)
     return runtime.reconcile_on_schedule(context.get_remaining_time_in_millis)
+
+
+# The backfill scan: one page message per invocation (chalicelib/backfill). The queue's name is
+# read when `chalice deploy`/`package` imports this module, as the schedule's is.
+SCAN_QUEUE = os.environ.get("FACETAG_SCAN_QUEUE", Settings.scan_queue)
+
+
+@app.on_sqs_message(queue=SCAN_QUEUE, batch_size=1)
+def backfill_scan(event: SQSEvent) -> dict[str, Any]:
+    # A failure raises: SQS hands the message out again, then moves it to the scan DLQ.
+    return runtime.backfill_scan(record.body for record in event)

@@ -13,7 +13,7 @@ explicit step when the media library is built, and again whenever it is read ane
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
     from chalicelib.library import MediaLibrary
     from chalicelib.notifications import Event
     from chalicelib.outcome import Outcome
+    from chalicelib.parameters import Parameters
     from chalicelib.queues import WorkQueue
     from chalicelib.tagging import Tagger
 
@@ -47,6 +48,7 @@ class _Built:
     tagger: Tagger | None = None
     sqs: SQSClient | None = None
     queues: dict[str, WorkQueue] = field(default_factory=dict)
+    parameters: Parameters | None = None
 
 
 # `chalice local` answers in parallel threads: one of them builds, the others wait for it.
@@ -156,6 +158,16 @@ def queue(name: str) -> WorkQueue:
         return _built.queues[name]
 
 
+def parameters() -> Parameters:
+    """The SSM parameters facetag keeps state in (the backfill run's)."""
+    with _lock:
+        if _built.parameters is None:
+            from chalicelib.parameters import Parameters
+
+            _built.parameters = Parameters(ssm_client())
+        return _built.parameters
+
+
 def rekognition_calls() -> int:
     """This thread's Rekognition calls since it last asked (none before the index is built:
     a refused notification builds no client)."""
@@ -169,7 +181,24 @@ def dispatch(events: Sequence[Event]) -> list[Outcome]:
 
 
 def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
-    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time."""
+    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time;
+    the assets needing work go to the backfill queue, the faces of deleted assets are removed
+    here."""
     from chalicelib.reconcile import reconcile
 
-    return reconcile(tagger(), remaining_ms).log_fields()
+    return reconcile(tagger(), remaining_ms,
+                     outbox=queue(settings().backfill_queue)).log_fields()
+
+
+def backfill_scan(bodies: Iterable[str]) -> dict[str, Any]:
+    """The scan function's work: each page message of its batch (one, as configured)."""
+    from datetime import UTC, datetime
+
+    from chalicelib.backfill import Scan
+
+    current = settings()
+    scan = Scan(current, media_library(), parameters(), queue(current.scan_queue),
+                queue(current.backfill_queue), lambda: datetime.now(UTC))
+    for body in bodies:
+        scan.handle(body)
+    return {"batchItemFailures": []}
