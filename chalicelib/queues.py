@@ -38,6 +38,13 @@ class QueueUnavailable(Exception):
     """SQS did not take (or answer about) a message; a later attempt may succeed."""
 
 
+class QueueMissing(QueueUnavailable):
+    """No queue has the configured name (in this account and region)."""
+
+
+MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
 def make_sqs_client() -> SQSClient:
     """An SQS client with botocore's standard retries; region and endpoint from the
     environment (`AWS_ENDPOINT_URL_SQS` for the local stack)."""
@@ -93,8 +100,15 @@ class WorkQueue:
     def url(self) -> str:
         with self._lock:
             if self._url is None:
-                self._url = self._call(lambda: self.client.get_queue_url(QueueName=self.name))[
-                    "QueueUrl"]
+                try:
+                    answer = self._call(lambda: self.client.get_queue_url(QueueName=self.name))
+                except QueueUnavailable as exc:
+                    cause = exc.__cause__
+                    if (isinstance(cause, ClientError)
+                            and cause.response.get("Error", {}).get("Code") in MISSING):
+                        raise QueueMissing(f"there is no queue named {self.name}") from cause
+                    raise
+                self._url = answer["QueueUrl"]
             return self._url
 
     def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None:

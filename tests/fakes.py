@@ -29,7 +29,9 @@ from chalicelib.face_values import (
 )
 from chalicelib.library import AdminQuota, LibraryCalls, SearchPage, Webhook
 from chalicelib.library_errors import LibraryError, WriteRefused
-from chalicelib.stores import AssetLibrary, FaceStore
+from chalicelib.messages import WorkMessage
+from chalicelib.queues import Depth, QueueUnavailable, Received
+from chalicelib.stores import AssetLibrary, FaceStore, MessageQueue, ParameterStore
 
 MAX_FACES_PER_USER = 100  # Rekognition's
 MAX_TAGS_PER_ASSET = 1000  # Cloudinary's
@@ -203,6 +205,8 @@ def _term_matches(asset: Asset, term: str) -> bool:
         hit = asset.ref.resource_type == value
     elif key == "type":
         hit = asset.ref.delivery_type == value
+    elif key == "asset_folder":
+        hit = asset.folder == value
     else:  # uploaded_at: fake assets have no upload time, every window holds them
         hit = True
     return hit != bool(negated)
@@ -296,8 +300,12 @@ class FakeLibrary:
         more = len(found) > self.page_size
         return SearchPage(tuple(a for _, a in page), str(page[-1][0]) if more else None)
 
+    def count(self, expression: str) -> int:
+        self._call("search", self.calls.admin)
+        return sum(1 for a in self.assets.values() if _matches(a, expression))
+
     def derivative_url(self, ref: AssetRef, version: int | None) -> str:
-        return (f"https://res.example.com/{self.cloud_name}/image/{ref.delivery_type}"
+        return (f"https.example.com/{self.cloud_name}/image/{ref.delivery_type}"
                 f"/v{version}/{ref.public_id}")
 
     def ping(self) -> None:
@@ -312,6 +320,64 @@ class FakeLibrary:
         self.triggers.append(Webhook(f"trigger-{len(self.triggers)}", event_type, url))
 
 
+@dataclass
+class FakeQueue:
+    """The MessageQueue contract over lists: what was sent (work messages, and texts with their
+    delay), a depth the test sets, and held messages a dead-letter queue hands out."""
+
+    name: str
+    dead_letter: str | None = None  # the name of its dead-letter queue
+    sent: list[WorkMessage] = field(default_factory=list)
+    texts: list[tuple[str, int]] = field(default_factory=list)
+    held: list[Received] = field(default_factory=list)
+    resent: list[Received] = field(default_factory=list)
+    level: Depth = field(default_factory=lambda: Depth(0, 0, 0))
+    fail_sends: bool = False
+
+    def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None:
+        if self.fail_sends:
+            raise QueueUnavailable(f"{self.name}: refused")
+        self.sent.extend(messages)
+
+    def send_text(self, body: str, delay_s: int = 0) -> None:
+        if self.fail_sends:
+            raise QueueUnavailable(f"{self.name}: refused")
+        self.texts.append((body, delay_s))
+
+    def depth(self) -> Depth:
+        return Depth(self.level.visible + len(self.held), self.level.in_flight,
+                     self.level.delayed)
+
+    def dead_letter_queue(self) -> str | None:
+        return self.dead_letter
+
+    def receive(self, max_messages: int, visibility_s: int, wait_s: int = 1) -> list[Received]:
+        return self.held[:max_messages]
+
+    def resend(self, message: Received) -> None:
+        if self.fail_sends:
+            raise QueueUnavailable(f"{self.name}: refused")
+        self.resent.append(message)
+
+    def delete(self, receipt_handle: str) -> None:
+        self.held = [m for m in self.held if m.receipt_handle != receipt_handle]
+
+
+@dataclass
+class FakeParameters:
+    """The ParameterStore contract over a dict."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def put(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+
 # mypy checks the fakes against the contracts the real wrappers keep (chalicelib/stores.py).
 _faces: FaceStore = FakeFaces()
 _library: AssetLibrary = FakeLibrary()
+_queue: MessageQueue = FakeQueue("facetag-live.fifo")
+_parameters: ParameterStore = FakeParameters()
