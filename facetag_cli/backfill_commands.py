@@ -84,8 +84,9 @@ def dry(wiring: Wiring, settings: Settings, since: datetime | None, until: datet
 def print_estimate(e: Estimate, settings: Settings) -> None:
     click.echo(f"Admin API calls: {e.scan_calls:,} Search pages + {e.read_calls:,} worker "
                f"reads = {e.admin_calls:,}.")
-    click.echo("Rekognition: 1 IndexFaces + k SearchUsers calls per photo at $1.00 per 1,000 "
-               "(the README's first tier; a training photo costs 3):")
+    click.echo("Rekognition, for k faces per photo (the README's cost table): 1 IndexFaces + k "
+               "SearchUsers calls\nper photo, $1.00 per 1,000 calls (first tier); a training "
+               "photo costs 3 calls.")
     click.echo(f"  {'faces per photo':>15}  {'calls':>10}  {'dollars':>10}  "
                f"{f'duration at {settings.rekognition_tps:g} TPS':>20}")
     for c in e.costs:

@@ -305,7 +305,7 @@ class FakeLibrary:
         return sum(1 for a in self.assets.values() if _matches(a, expression))
 
     def derivative_url(self, ref: AssetRef, version: int | None) -> str:
-        return (f"https.example.com/{self.cloud_name}/image/{ref.delivery_type}"
+        return (f"https://res.example.com/{self.cloud_name}/image/{ref.delivery_type}"
                 f"/v{version}/{ref.public_id}")
 
     def ping(self) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.backfill import AlreadyRunning, RunState, RunStatus, Scan, load, start, stop
 from chalicelib.backfill.state import BadState, decode, encode
 from chalicelib.library import AdminQuota
@@ -175,3 +177,16 @@ def test_the_state_codec_round_trips_and_refuses_anything_else() -> None:
     for text in ("", "{}", '{"run_id": 1}', "[]"):
         with pytest.raises(BadState):
             decode(text)
+
+
+def test_the_scan_function_hands_each_message_of_its_batch_to_the_scan() -> None:
+    world = World(3)
+    world.start()
+    queues = {"facetag-scan": world.scans, "facetag-backfill.fifo": world.backfill}
+    with mock.patch.object(runtime, "settings", return_value=SETTINGS), \
+            mock.patch.object(runtime, "media_library", return_value=world.library), \
+            mock.patch.object(runtime, "parameters", return_value=world.parameters), \
+            mock.patch.object(runtime, "queue", side_effect=queues.__getitem__):
+        answer = runtime.backfill_scan([world.scans.texts[0][0]])
+    assert answer == {"batchItemFailures": []}
+    assert world.state().status is RunStatus.SCANNED and len(world.backfill.sent) == 1
