@@ -213,6 +213,7 @@ def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | Non
         ensure_free(app_port)
     app_port = app_port or free_port()
     webhook = f"http://127.0.0.1:{app_port}/webhooks/cloudinary"
+
     def state_args(name: str) -> list[str]:
         return ["--state-dir", str(state_dir / name)] if state_dir else []
 

@@ -3,8 +3,8 @@ foreground.
 
 Prints the `export` lines a shell needs for the SDK, the CLI or boto3 to use it (the queue
 names among them), the queues and their dead-letter queues, then `facetag local stack ready`,
-and runs until interrupted. "Ready" means every server listening
-is one this command started: a port already taken ends it with one line on stderr and exit
+and runs until interrupted. "Ready" means every server listening is one this command started
+and the queue workers poll: a port already taken ends it with one line on stderr and exit
 code 1, before anything starts.
 """
 
