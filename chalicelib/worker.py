@@ -141,7 +141,7 @@ class _Batch:
     def run(self) -> BatchResult:
         decoded = [(r, m) for r in self.records if (m := self._decode(r)) is not None]
         try:
-            self._read([m for _, m in decoded])
+            self._read_assets([m for _, m in decoded])
         except Exception:  # the batch's shared read: every message comes back
             log.warning("batch read failed", exc_info=True)
             for record, message in decoded:
@@ -168,7 +168,7 @@ class _Batch:
             self.result.dropped += 1
             return None
 
-    def _read(self, messages: Sequence[WorkMessage]) -> None:
+    def _read_assets(self, messages: Sequence[WorkMessage]) -> None:
         ids = list(dict.fromkeys(i for m in messages for i in m.asset_ids))
         self.asset_count = len(ids)
         corrections = self.w.tagger.corrections
