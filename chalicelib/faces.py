@@ -32,6 +32,7 @@ from .face_values import (
     StoredFace,
     UserMatch,
 )
+from .pacing import Pacer
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient, type_defs
@@ -71,7 +72,9 @@ class FaceIndex:
     """One Rekognition collection: faces keyed by Cloudinary asset_id, people as users."""
 
     def __init__(self, client: RekognitionClient, collection_id: str,
-                 search_retry: SearchRetry = PATIENT_SEARCH) -> None:
+                 search_retry: SearchRetry = PATIENT_SEARCH, pacer: Pacer | None = None) -> None:
+        """`pacer` spaces the calls of each operation (a queue worker's share of the quota);
+        it paces every call made through `client`, which is then this index's alone."""
         self._client = client
         self.collection_id = collection_id
         self._search_retry = search_retry
@@ -79,6 +82,9 @@ class FaceIndex:
         # Every handler of this event runs (a stub answering `before-call` would skip ours),
         # once per API call however many times botocore retries it.
         client.meta.events.register("before-parameter-build", self.calls.count)
+        if pacer is not None:
+            client.meta.events.register("before-parameter-build.rekognition",
+                                        lambda model, **_: pacer.wait(model.name))
 
     # -- collection ------------------------------------------------------------------------
 

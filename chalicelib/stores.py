@@ -1,4 +1,5 @@
-"""What the flows need of the face collection and of the media library, as Protocols.
+"""What the flows need of the face collection, the media library and the work queues, as
+Protocols.
 
 The flows (tagging, reconciliation, the people actions) are written against these, so the real
 wrappers (`FaceIndex`, `MediaLibrary`) and the in-memory fakes of the tests are interchangeable,
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     )
     from .faces import FaceIndex
     from .library import AdminQuota, LibraryCalls, MediaLibrary, SearchPage, Webhook
+    from .messages import WorkMessage
+    from .queues import WorkQueue
 
 
 class FaceStore(Protocol):
@@ -103,7 +106,20 @@ class AssetLibrary(Protocol):
     def add_webhook(self, url: str, event_type: str) -> None: ...
 
 
+class MessageQueue(Protocol):
+    """A work queue, as the webhook and the workers use it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def send(self, messages: Sequence[WorkMessage]) -> None: ...
+
+    def retry_later(self, receipt_handle: str, delay_s: int) -> None: ...
+
+    def has_waiting(self) -> bool: ...
+
+
 if TYPE_CHECKING:
-    def _real_stores_keep_the_contract(faces: FaceIndex,
-                                       library: MediaLibrary) -> tuple[FaceStore, AssetLibrary]:
-        return faces, library
+    def _real_stores_keep_the_contract(faces: FaceIndex, library: MediaLibrary, queue: WorkQueue
+                                       ) -> tuple[FaceStore, AssetLibrary, MessageQueue]:
+        return faces, library, queue

@@ -1,8 +1,8 @@
-"""In-memory stand-ins for the Cloudinary and Rekognition wrappers, for fast flow tests.
+"""In-memory stand-ins for the Cloudinary, Rekognition and SQS wrappers, for fast flow tests.
 
 They keep the wrappers' contracts (the Protocols of chalicelib/stores.py: the same methods, the
-same small values, the same errors) with state in dicts, and a similarity table the test
-controls, so a test can put a face exactly between the suggestion and the match thresholds.
+same small values, the same errors) with state in dicts and lists, and a similarity table the
+test controls, so a test can put a face exactly between the suggestion and the match thresholds.
 `requests` records the API operations asked for; `calls` counts them as the wrappers do;
 `errors` makes an operation fail with one of facetag's errors.
 """
@@ -27,9 +27,11 @@ from chalicelib.face_values import (
     StoredFace,
     UserMatch,
 )
-from chalicelib.library import AdminQuota, LibraryCalls, SearchPage, Webhook
+from chalicelib.library import ASSET_ID_BATCH, AdminQuota, LibraryCalls, SearchPage, Webhook
 from chalicelib.library_errors import LibraryError, WriteRefused
-from chalicelib.stores import AssetLibrary, FaceStore
+from chalicelib.messages import WorkMessage
+from chalicelib.queues import QueueUnavailable
+from chalicelib.stores import AssetLibrary, FaceStore, MessageQueue
 
 MAX_FACES_PER_USER = 100  # Rekognition's
 MAX_TAGS_PER_ASSET = 1000  # Cloudinary's
@@ -279,8 +281,11 @@ class FakeLibrary:
         return self._update(public_ids, merge)
 
     def assets_by_ids(self, asset_ids: Sequence[str]) -> dict[str, Asset]:
-        self._call("resources_by_asset_ids", self.calls.admin)
-        return {i: self.assets[i] for i in asset_ids if i in self.assets}
+        """As MediaLibrary: one Admin call per 100 distinct ids."""
+        unique = list(dict.fromkeys(asset_ids))
+        for _ in range(0, max(len(unique), 1), ASSET_ID_BATCH):
+            self._call("resources_by_asset_ids", self.calls.admin)
+        return {i: self.assets[i] for i in unique if i in self.assets}
 
     def asset(self, asset_id: str) -> Asset | None:
         return self.assets_by_ids([asset_id]).get(asset_id)
@@ -312,6 +317,34 @@ class FakeLibrary:
         self.triggers.append(Webhook(f"trigger-{len(self.triggers)}", event_type, url))
 
 
+@dataclass
+class FakeQueue:
+    """The MessageQueue contract over a list: what was sent, the retry delays asked for, and
+    a live queue's answer to `has_waiting` (`waiting` looks answer yes, then no)."""
+
+    name: str = "facetag-live.fifo"
+    sent: list[WorkMessage] = field(default_factory=list)
+    retries: list[tuple[str, int]] = field(default_factory=list)  # (receipt handle, delay)
+    waiting: int = 0
+    looks: int = 0
+    down: bool = False  # every send fails as SQS's would
+
+    def send(self, messages: Sequence[WorkMessage]) -> None:
+        if self.down:
+            raise QueueUnavailable(f"{self.name}: unreachable")
+        self.sent.extend(messages)
+
+    def retry_later(self, receipt_handle: str, delay_s: int) -> None:
+        self.retries.append((receipt_handle, delay_s))
+
+    def has_waiting(self) -> bool:
+        self.looks += 1
+        busy = self.waiting > 0
+        self.waiting = max(0, self.waiting - 1)
+        return busy
+
+
 # mypy checks the fakes against the contracts the real wrappers keep (chalicelib/stores.py).
 _faces: FaceStore = FakeFaces()
 _library: AssetLibrary = FakeLibrary()
+_queue: MessageQueue = FakeQueue()
