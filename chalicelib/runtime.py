@@ -157,3 +157,18 @@ def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
     from chalicelib.reconcile import reconcile
 
     return reconcile(tagger(), remaining_ms).log_fields()
+
+
+def work_live(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The live worker's batch: a partial batch response (`batchItemFailures`)."""
+    raise NotImplementedError("the live worker")
+
+
+def work_backfill(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The backfill worker's batch: a partial batch response (`batchItemFailures`)."""
+    raise NotImplementedError("the backfill worker")
+
+
+def backfill_scan(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One page of a backfill scan: a partial batch response (`batchItemFailures`)."""
+    raise NotImplementedError("the backfill scan")
