@@ -47,7 +47,7 @@ def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
 
 
 # Read when `chalice deploy`/`package` imports this module, from the stage's environment: they
-# become the SQS event source mappings (the local stack's runner reads them from `app` too).
+# become the SQS event source mappings.
 _DEFAULTS = Settings()
 SIZING = Sizing(float(os.environ.get(ENV_NAMES["rekognition_tps"], _DEFAULTS.rekognition_tps)))
 LIVE_QUEUE = os.environ.get(ENV_NAMES["live_queue"], _DEFAULTS.live_queue)
