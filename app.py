@@ -1,4 +1,4 @@
-"""facetag's Chalice app: one route, two queue workers and one schedule, each handing its work
+"""facetag's Chalice app: one route, three queue workers and one schedule, each handing its work
 to chalicelib/."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def _setting(name: str) -> str:
 # the EventBridge rule.
 LIVE_QUEUE = _setting("live_queue")
 BACKFILL_QUEUE = _setting("backfill_queue")
+SCAN_QUEUE = _setting("scan_queue")
 SIZING = Sizing(float(_setting("rekognition_tps")))
 RECONCILE_SCHEDULE = os.environ.get("FACETAG_RECONCILE_SCHEDULE", "rate(1 hour)")
 
@@ -57,6 +58,11 @@ def work_live(event: SQSEvent) -> dict[str, Any]:
                     maximum_concurrency=SIZING.backfill_concurrency)
 def work_backfill(event: SQSEvent) -> dict[str, Any]:
     return runtime.work_backfill(event.to_dict(), cast(runtime.LambdaContext, event.context))
+
+
+@app.on_sqs_message(queue=SCAN_QUEUE, batch_size=1)
+def backfill_scan(event: SQSEvent) -> dict[str, Any]:
+    return runtime.backfill_scan(event.to_dict(), cast(runtime.LambdaContext, event.context))
 
 
 @app.schedule(RECONCILE_SCHEDULE)

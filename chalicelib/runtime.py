@@ -214,3 +214,8 @@ def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
     from chalicelib.reconcile import reconcile
 
     return reconcile(tagger(), remaining_ms).log_fields()
+
+
+def backfill_scan(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One page of a backfill scan: a partial batch response (`batchItemFailures`)."""
+    raise NotImplementedError("the backfill scan")

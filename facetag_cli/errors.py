@@ -16,6 +16,7 @@ from chalicelib.face_errors import CollectionMissing, FacesError, FacesMisconfig
 from chalicelib.library_errors import LibraryError, LibraryMisconfigured
 from chalicelib.names import InvalidName
 from chalicelib.settings import ConfigError
+from facetag_cli.event_sources import EventSourcesUnavailable
 from facetag_cli.people import SameName, UnknownPerson
 
 
@@ -57,7 +58,7 @@ def explain(exc: BaseException) -> Problem | None:
         return Problem(f"{one_line(exc)}: run `facetag init` to create it.")
     if isinstance(exc, (LibraryMisconfigured, FacesMisconfigured)):
         return Problem(sentence(exc))
-    if isinstance(exc, (LibraryError, FacesError, SecretUnavailable)):
+    if isinstance(exc, (LibraryError, FacesError, SecretUnavailable, EventSourcesUnavailable)):
         return Failed(sentence(exc))
     return None
 

@@ -8,13 +8,15 @@ The analysis is static and errs towards finding more, never fewer:
 1. AWS calls: `<client>.<method>(...)` where `<client>` is a boto3 client (a call of a function
    that makes `boto3.client("svc")`, a variable assigned one, or a name or attribute with
    "client" in it) and `<method>` is an operation of a service the code makes a client for.
-   botocore's service model turns the method into the API action (`search_users` → SearchUsers).
+   botocore's service model turns the method into the API action (`search_users` → SearchUsers),
+   and the IAM action that authorises it (`send_message_batch` → SendMessage).
 2. A call graph by name between functions and methods. A method call is narrowed to the classes
    the code declares, builds or is returned for the receiver's name (`faces: FaceIndex`,
    `self.window = Window(...)`, `-> Tagger`, `plan = decide(...)`, `_Run(...).run()`); a
    receiver of unknown class may be any class with that method. Names a package re-exports
    (`from .run import reconcile` in its `__init__`) lead to their definition; assigning an
-   attribute (`self.faces = faces`) calls nothing.
+   attribute (`self.faces = faces`) calls nothing. Annotations are read for those classes
+   only: they call nothing.
 3. Reachability from entry points (a Lambda handler of `app.py`, or every function of the CLI),
    through the modules that entry point's module imports, directly or not, plus the import-time
    code of those modules.
@@ -34,6 +36,10 @@ from botocore import xform_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODULE_LEVEL = "<module>"
+# Operations IAM authorises under another action: SQS's batch calls.
+IAM_ACTIONS = {("sqs", "SendMessageBatch"): "SendMessage",
+               ("sqs", "DeleteMessageBatch"): "DeleteMessage",
+               ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility"}
 CLI_PACKAGE = "facetag_cli"
 
 
@@ -195,10 +201,11 @@ class Program:
     # -- one function --------------------------------------------------------------------------
 
     def _scan(self, d: Def) -> None:
-        for node in _walk(d.nodes):
+        for node in _code(d.nodes):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 for service in self._client_services(node.func.value, node.func.attr):
-                    d.calls.add((service, operations(service)[node.func.attr]))
+                    operation = operations(service)[node.func.attr]
+                    d.calls.add((service, IAM_ACTIONS.get((service, operation), operation)))
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 d.refs.add(Ref(node.id, "bare"))
             elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
@@ -316,6 +323,19 @@ class Program:
 def _walk(nodes: Iterable[ast.AST]) -> Iterable[ast.AST]:
     for node in nodes:
         yield from ast.walk(node)
+
+
+def _code(nodes: Iterable[ast.AST]) -> Iterable[ast.AST]:
+    """Every node of the code that runs: annotations call nothing, so a dataclass field typed
+    `Tagger | None` does not make its module reach everything Tagger's methods reach."""
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        yield node
+        for name, value in ast.iter_fields(node):
+            if name not in ("annotation", "returns"):
+                todo.extend(v for v in (value if isinstance(value, list) else [value])
+                            if isinstance(v, ast.AST))
 
 
 def _last_name(expr: ast.AST) -> str | None:
