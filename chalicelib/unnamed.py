@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TypeGuard
 
 from .settings import Settings
 
@@ -27,8 +28,8 @@ ID_DIGITS = 12
 _ID = re.compile(rf"u:[0-9a-f]{{{ID_DIGITS}}}")
 
 
-def is_unnamed(user_id: str | None) -> bool:
-    return bool(user_id) and _ID.fullmatch(user_id or "") is not None
+def is_unnamed(user_id: str | None) -> TypeGuard[str]:
+    return user_id is not None and _ID.fullmatch(user_id) is not None
 
 
 def founded_by(face_ids: Iterable[str]) -> str:
