@@ -22,7 +22,8 @@ Upload = Callable[..., Outcome]
 BOX = BoundingBox(0.1, 0.1, 0.2, 0.2)
 
 
-def make_world(settings: Settings = Settings()) -> World:
+def make_world(settings: Settings | None = None) -> World:
+    settings = settings or Settings()
     faces, library = FakeFaces(), FakeLibrary()
     return Tagger(settings, faces, library, own_api_key="facetag-key"), faces, library
 
@@ -181,7 +182,7 @@ def test_a_rerun_keeps_the_unnamed_tag_without_clustering_again(
 
 def test_a_rerun_drops_an_unnamed_tag_the_face_no_longer_has(world: World,
                                                              upload: Upload) -> None:
-    tagger, faces, library = world
+    tagger, _, library = world
     for asset_id in ("a1", "a2", "a3"):
         upload(asset_id, [FaceSpec("bob")])
     library.add_tags(["photos/a1"], ["unnamed:ffffffffffff"])  # a person merged away since
@@ -252,7 +253,7 @@ def test_placement_founds_with_the_best_face_of_each_other_photo() -> None:
 
 def test_workers_founding_with_overlapping_faces_end_in_one_unnamed_person(
         world: World) -> None:
-    tagger, faces, library = world
+    _, faces, library = world
     for asset_id in ("a1", "a2", "a3", "a4"):
         faces.photos[asset_id] = [FaceSpec("bob")]
         library.add(asset_id, f"photos/{asset_id}")
