@@ -174,7 +174,7 @@ def test_a_face_crop_url_delivers_that_region_filled_to_a_square(cloudinary_sdk:
     assert response.status == 200
     with Image.open(io.BytesIO(response.data)) as crop:
         assert crop.size == (64, 64)
-        red, green, blue = crop.convert("RGB").getpixel((32, 32))
+        red, _, blue = crop.convert("RGB").getpixel((32, 32))
         assert red > 200 and blue < 60  # the face, not the background
 
 

@@ -106,3 +106,17 @@ def test_people_shows_named_and_unnamed_counts(wiring: FakeWiring) -> None:
     wiring.train("t1", "jane", "Jane Doe")
     assert facetag(wiring, "people").stdout.splitlines()[-1] == (
         "1 named, 2 unnamed (`facetag unnamed` lists them).")
+
+
+def test_rebuild_groups_faces_processed_before_and_dry_run_only_says_so() -> None:
+    w = FakeWiring(environ={"FACETAG_CLUSTER_MIN_FACES": "0"})
+    for i in range(3):
+        w.upload(f"b{i}", "bob")
+    w.environ = {}
+    dry = facetag(w, "unnamed", "--rebuild", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stderr.startswith("Dry run, nothing written: 3 unassigned faces, 1 searched: "
+                                 "1 unnamed people founded")
+    assert json.loads(facetag(w, "unnamed", "--json").stdout) == []
+    done = facetag(w, "unnamed", "--rebuild", "--json")
+    assert [p["photos"] for p in json.loads(done.stdout)] == [3]
