@@ -111,7 +111,7 @@ class Clusters:
         self.faces.ensure_user(user_id)
         outcome = self.faces.associate(user_id, face_ids, NO_SIMILARITY_CHECK)
         taken = [f for f, reasons, _ in outcome.refused if ELSEWHERE in reasons]
-        others = sorted({f.user_id for f in self.faces.faces(taken)
+        others = sorted({f.user_id for f in (self.faces.faces(taken) if taken else [])
                          if unnamed.is_unnamed(f.user_id) and f.user_id != user_id})
         if others:  # another worker put some of these faces in an unnamed person meanwhile
             target = min(others[0], user_id)
