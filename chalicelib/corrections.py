@@ -128,7 +128,8 @@ class Corrections:
         rejected: set[str] = set()
         if not self._own(event.actor):
             rejected = state.tagged_names(event.removed, s.person_tag_prefix) | (
-                state.tagged_names(event.removed, s.suggest_tag_prefix))
+                state.tagged_names(event.removed, s.suggest_tag_prefix)) | (
+                state.rejected_unnamed(event.removed, s))
         return _TagChange(event, frozenset(rejected), tuple(untrain),
                           process=bool(train_added) or s.skip_tag in event.removed,
                           opted_out=s.skip_tag in event.added)

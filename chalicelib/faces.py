@@ -43,6 +43,9 @@ ASSOCIATE_BATCH = 100
 DELETE_BATCH = 4096
 LIST_PAGE = 4096
 SEARCH_MAX_FACES = 4096
+# Users asked for per face: a face matches a handful of people at most, named or unnamed, and
+# the best named one must not hide behind an unnamed one.
+USER_MATCHES = 10
 
 NOT_FOUND = "ResourceNotFoundException"
 
@@ -142,14 +145,18 @@ class FaceIndex:
 
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
         """The best person for a stored face at or above `threshold`, if any."""
+        matches = self.user_matches(face_id, threshold, 1)
+        return matches[0] if matches else None
+
+    def user_matches(self, face_id: str, threshold: float,
+                     max_users: int = USER_MATCHES) -> list[UserMatch]:
+        """The users a stored face matches at or above `threshold`, best first (one call)."""
         r = self._search_retry.search(self.collection_id, face_id, lambda: (
             self._client.search_users(CollectionId=self.collection_id, FaceId=face_id,
-                                      UserMatchThreshold=threshold, MaxUsers=1)))
-        matches = r.get("UserMatches", [])
-        if not matches:
-            return None
-        best = max(matches, key=lambda m: float(m.get("Similarity", 0.0)))
-        return UserMatch(best["User"]["UserId"], float(best.get("Similarity", 0.0)))
+                                      UserMatchThreshold=threshold, MaxUsers=max_users)))
+        matches = [UserMatch(m["User"]["UserId"], float(m.get("Similarity", 0.0)))
+                   for m in r.get("UserMatches", [])]
+        return sorted(matches, key=lambda m: m.similarity, reverse=True)
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
         """Every stored face that matches a stored face (itself excluded)."""
@@ -158,7 +165,7 @@ class FaceIndex:
                                       FaceMatchThreshold=threshold, MaxFaces=SEARCH_MAX_FACES)))
         return [
             FaceMatch(m["Face"]["FaceId"], m["Face"].get("ExternalImageId", ""),
-                      float(m.get("Similarity", 0.0)))
+                      float(m.get("Similarity", 0.0)), m["Face"].get("UserId"))
             for m in r.get("FaceMatches", [])
             if m["Face"].get("FaceId") != face_id
         ]

@@ -106,21 +106,27 @@ class FakeFaces:
         return IndexResult(tuple(indexed), ())
 
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
+        matches = self.user_matches(face_id, threshold)
+        return matches[0] if matches else None
+
+    def user_matches(self, face_id: str, threshold: float) -> list[UserMatch]:
+        """A user scores its best face (as the local Rekognition server does), best first."""
         self._call("SearchUsers")
         identity = self.stored[face_id][1]
-        best: UserMatch | None = None
+        found = []
         for user_id, face_ids in self.users_.items():
             if not face_ids:
                 continue
             sim = max(self.score(identity, self.stored[f][1]) for f in face_ids)
-            if sim >= threshold and (best is None or sim > best.similarity):
-                best = UserMatch(user_id, sim)
-        return best
+            if sim >= threshold:
+                found.append(UserMatch(user_id, sim))
+        return sorted(found, key=lambda m: (-m.similarity, m.user_id))
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
         self._call("SearchFaces")
         identity = self.stored[face_id][1]
-        return [FaceMatch(f.face_id, f.asset_id, self.score(identity, who))
+        return [FaceMatch(f.face_id, f.asset_id, self.score(identity, who),
+                          self._with_user(f.face_id).user_id)
                 for f, who in self.stored.values()
                 if f.face_id != face_id and self.score(identity, who) >= threshold]
 
@@ -162,14 +168,23 @@ class FakeFaces:
         self._call("AssociateFaces")
         if len(self.users_[user_id]) >= MAX_FACES_PER_USER:
             raise LimitReached(f"The user id: {user_id} already has 100 faces")
-        done, refused = [], []
+        done: list[str] = []
+        refused: list[tuple[str, tuple[str, ...], float]] = []
+        mine = self.users_[user_id]
+        before = list(mine)  # the threshold is checked against the faces held before the call
         for f in face_ids:
-            mine = self.users_[user_id]
-            sim = max((self.score(self.stored[f][1], self.stored[o][1]) for o in mine),
+            owner = self._with_user(f).user_id
+            sim = max((self.score(self.stored[f][1], self.stored[o][1]) for o in before),
                       default=100.0)
-            if sim < threshold:
+            if owner == user_id:
+                continue  # already this user's: ignored
+            if owner is not None:
+                refused.append((f, ("ASSOCIATED_TO_A_DIFFERENT_USER",), 0.0))
+            elif sim < threshold:
                 refused.append((f, ("LOW_MATCH_CONFIDENCE",), sim))
-            elif f not in mine:
+            elif len(mine) >= MAX_FACES_PER_USER:
+                refused.append((f, (), 0.0))  # past the user's 100 faces: no reason given
+            else:
                 mine.append(f)
                 done.append(f)
         return Association(tuple(done), tuple(refused))

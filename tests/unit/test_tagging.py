@@ -72,13 +72,16 @@ def test_two_faces_matching_one_person_keep_the_better_match(world: World, uploa
     assert people(library, "p1", "suggested:") == set()
 
 
-def test_recognition_costs_one_index_and_one_search_per_face(world: World, upload: Upload) -> None:
+def test_recognition_costs_one_index_and_one_search_per_face_and_one_more_per_unknown_face(
+        world: World, upload: Upload) -> None:
     _, faces, library = world
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
     faces.requests.clear()
     library.requests.clear()
     upload("p1", [FaceSpec("jane"), FaceSpec("bob"), FaceSpec("carol")])
-    assert faces.requests == ["IndexFaces", "SearchUsers", "SearchUsers", "SearchUsers"]
+    # Bob and Carol match nobody named: each is looked for among the faces (clusters.py).
+    assert faces.requests == ["IndexFaces", "SearchUsers", "SearchUsers", "SearchFaces",
+                              "SearchUsers", "SearchFaces"]
     # The notification is a claim: the asset's current state is read first.
     assert library.requests == ["resources_by_asset_ids", "download", "add_context", "add_tag"]
 
