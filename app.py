@@ -1,24 +1,38 @@
-"""facetag's Chalice app: one route and one schedule, each handing its work to chalicelib/."""
+"""facetag's Chalice app: one route, three queue workers and one schedule, each handing its work
+to chalicelib/."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from chalice.app import Chalice, CloudWatchEvent, Response, SQSEvent
 
 from chalicelib import logs, runtime, webhook
-from chalicelib.settings import Settings
+from chalicelib.settings import ENV_NAMES, Settings
+from chalicelib.sizing import LIVE_BATCH, Sizing
 
 # Chalice's own log setup would give the "facetag" logger a plain-text handler at level ERROR.
 app = Chalice(app_name="facetag", configure_logs=False)
 logs.configure(logging.INFO)
 
 
-class LambdaContext(Protocol):
-    def get_remaining_time_in_millis(self) -> int: ...
+
+def _setting(name: str) -> str:
+    """A setting's variable as `chalice deploy`/`package` sees it, or the setting's default
+    (settings are built, and checked, on first use in the handlers, not here)."""
+    return os.environ.get(ENV_NAMES[name], "").strip() or str(getattr(Settings, name))
+
+
+# Read when `chalice deploy`/`package` imports this module: they become the event sources and
+# the EventBridge rule.
+LIVE_QUEUE = _setting("live_queue")
+BACKFILL_QUEUE = _setting("backfill_queue")
+SCAN_QUEUE = _setting("scan_queue")
+SIZING = Sizing(float(_setting("rekognition_tps")))
+RECONCILE_SCHEDULE = os.environ.get("FACETAG_RECONCILE_SCHEDULE", "rate(1 hour)")
 
 
 @app.route("/webhooks/cloudinary", methods=["POST"], content_types=["application/json"])
@@ -28,28 +42,30 @@ def cloudinary_webhook() -> Response:
     # Chalice's raw_body is always bytes; its annotation also allows str.
     answer = webhook.handle(cast(bytes, request.raw_body), request.headers,
                             settings=runtime.settings, secret=runtime.secret,
-                            newer_secret=runtime.newer_secret, dispatch=runtime.dispatch,
-                            now=time.time, calls=runtime.rekognition_calls)
+                            newer_secret=runtime.newer_secret, enqueue=runtime.enqueue,
+                            now=time.time)
     return Response(body=answer.body, status_code=answer.status)
 
 
-# Read when `chalice deploy`/`package` imports this module: it becomes the EventBridge rule.
-RECONCILE_SCHEDULE = os.environ.get("FACETAG_RECONCILE_SCHEDULE", "rate(1 hour)")
-
-
-@app.schedule(RECONCILE_SCHEDULE)
-def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
+@app.on_sqs_message(queue=LIVE_QUEUE, batch_size=LIVE_BATCH,
+                    maximum_concurrency=SIZING.live_concurrency)
+def work_live(event: SQSEvent) -> dict[str, Any]:
     # Chalice annotates the context as a dict; it is Lambda's context object.
-    context = cast(LambdaContext, event.context)
-    return runtime.reconcile_on_schedule(context.get_remaining_time_in_millis)
+    return runtime.work_live(event.to_dict(), cast(runtime.LambdaContext, event.context))
 
 
-# The backfill scan: one page message per invocation (chalicelib/backfill). The queue's name is
-# read when `chalice deploy`/`package` imports this module, as the schedule's is.
-SCAN_QUEUE = os.environ.get("FACETAG_SCAN_QUEUE", Settings.scan_queue)
+@app.on_sqs_message(queue=BACKFILL_QUEUE, batch_size=1,
+                    maximum_concurrency=SIZING.backfill_concurrency)
+def work_backfill(event: SQSEvent) -> dict[str, Any]:
+    return runtime.work_backfill(event.to_dict(), cast(runtime.LambdaContext, event.context))
 
 
 @app.on_sqs_message(queue=SCAN_QUEUE, batch_size=1)
 def backfill_scan(event: SQSEvent) -> dict[str, Any]:
-    # A failure raises: SQS hands the message out again, then moves it to the scan DLQ.
-    return runtime.backfill_scan(record.body for record in event)
+    return runtime.backfill_scan(event.to_dict(), cast(runtime.LambdaContext, event.context))
+
+
+@app.schedule(RECONCILE_SCHEDULE)
+def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
+    context = cast(runtime.LambdaContext, event.context)
+    return runtime.reconcile_on_schedule(context.get_remaining_time_in_millis)

@@ -4,15 +4,17 @@ A training label added or removed trains or untrains; a `person:`/`suggested:` t
 removes is remembered on the asset (`facetag_rejected`) so facetag never writes it there again.
 facetag's own writes come back as notifications too: those are recognised and cause no work.
 
-One notification may name a thousand assets (a bulk edit), so all its changes are handled
+One notification may name a thousand assets (a bulk edit), so its changes are handled
 together, with bounded work:
-- the assets they need are read in one Admin call per 100 ids (`assets_by_ids`), never one
-  call per asset, nor one per training label removed: untraining works on the asset read,
-  and writes where it is now (a notification's public_id may have been renamed since);
+- the assets they need are read by the caller (the queue worker) in one Admin call per 100 ids
+  (`assets_by_ids`) and handed in as `current`, never one call per asset, nor one per training
+  label removed: untraining works on the asset read, and writes where it is now (a
+  notification's public_id may have been renamed since);
 - rejections that leave the same value on several assets are written in one call (up to
   1,000 assets a call);
-- at most `MAX_PROCESSED` assets are trained or recognised in the request; the others are
-  answered `deferred` and left to reconciliation.
+- training and recognition go through the caller's `process`: inline for one asset's message,
+  or sent as a message of its own for each asset of a bulk edit (worker.py); the per-asset
+  work goes through the caller's `guard`, so that one asset's failure need not fail the rest.
 A change on an opted-out asset (skip tag, excluded folder) writes nothing. A change that adds
 the skip tag itself says so without a read; the folder and the other tags are not in a change
 notification, so where a read is needed anyway it is checked on the state read, before writing.
@@ -21,27 +23,31 @@ notification, so where a read is needed anyway it is checked on the state read, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from . import state
 from .assets import Asset
-from .decide import decide, left_alone, training_label
+from .decide import left_alone, training_label
 from .names import InvalidName, PersonName
 from .notifications import Actor, ContextChanged, TagsChanged
 from .outcome import AssetProblem, Outcome, OutcomeKind, combined
 from .settings import Settings
 from .state import StateWriter
-from .stores import AssetLibrary
 from .training import Trainer
 
 log = logging.getLogger("facetag.corrections")
 
+Change = TagsChanged | ContextChanged
 Process = Callable[[Asset], Outcome]
+# One change's own work (untraining, processing): `guard(change, work)` runs `work()`.
+Guard = Callable[[Change, Callable[[], Outcome]], Outcome]
 
-# Trainings and recognitions one notification may cause in its request: each costs a download
-# and a few Rekognition calls, and the request must end well inside API Gateway's 29 s.
-MAX_PROCESSED = 10
+
+def unguarded(change: Change, work: Callable[[], Outcome]) -> Outcome:
+    """A failure fails the caller: one asset's message is retried whole."""
+    return work()
 
 
 @dataclass(frozen=True)
@@ -59,51 +65,33 @@ class _TagChange:
         return not self.opted_out and (bool(self.rejected) or bool(self.untrain) or self.process)
 
 
-class _Processing:
-    """Trains or recognises the assets a notification's changes ask for, up to MAX_PROCESSED."""
-
-    def __init__(self, settings: Settings, process: Process) -> None:
-        self.settings = settings
-        self.process = process
-        self.left = MAX_PROCESSED
-
-    def __call__(self, asset: Asset | None) -> Outcome:
-        if asset is None:
-            return Outcome(OutcomeKind.IGNORED, "asset gone")
-        if decide(asset, self.settings).is_work:
-            if not self.left:
-                log.warning("processing deferred", extra={"asset_id": asset.asset_id,
-                                                          "outcome": OutcomeKind.DEFERRED})
-                return Outcome(OutcomeKind.DEFERRED,
-                               f"more than {MAX_PROCESSED} assets to process in one change")
-            self.left -= 1
-        return self.process(asset)
-
-
 class Corrections:
-    def __init__(self, settings: Settings, library: AssetLibrary, trainer: Trainer,
-                 writer: StateWriter, process: Process, own_api_key: str | None) -> None:
+    def __init__(self, settings: Settings, trainer: Trainer, writer: StateWriter,
+                 own_api_key: str | None) -> None:
         self.settings = settings
-        self.library = library
         self.trainer = trainer
         self.writer = writer
-        self.process = process
         self.own_api_key = own_api_key
 
     def _own(self, actor: Actor) -> bool:
         return bool(self.own_api_key) and actor.id == self.own_api_key
 
-    def _read(self, asset_ids: Iterable[str]) -> dict[str, Asset]:
-        """Current state of the assets, in batched Admin reads; none when none is needed."""
-        unique = list(dict.fromkeys(asset_ids))
-        return self.library.assets_by_ids(unique) if unique else {}
+    def needs_state(self, change: Change) -> bool:
+        """Whether handling the change reads its asset (facetag's own echoes need nothing)."""
+        if isinstance(change, TagsChanged):
+            return self._tag_change(change).needs_read
+        return self._acts_on(change)
 
-    def tags_changed(self, events: Sequence[TagsChanged]) -> list[Outcome]:
-        """One outcome per event, in order."""
+    def _acts_on(self, change: ContextChanged) -> bool:
+        key = self.settings.train_context_key
+        return key in change.changed or key in change.removed
+
+    def tags_changed(self, events: Sequence[TagsChanged], current: dict[str, Asset],
+                     process: Process, guard: Guard = unguarded) -> list[Outcome]:
+        """One outcome per event, in order; `current` holds the assets as read (those that
+        `needs_state`), and is updated with the rejections written."""
         changes = [self._tag_change(e) for e in events]
-        current = self._read(c.event.ref.asset_id for c in changes if c.needs_read)
         remembered = self._remember_rejections(changes, current)
-        processing = _Processing(self.settings, self.process)
         skipped = Outcome(OutcomeKind.SKIPPED, "tagged " + self.settings.skip_tag)
         outcomes = []
         for change in changes:
@@ -111,12 +99,21 @@ class Corrections:
             parts: list[Outcome] = []
             if change.rejected:
                 parts.append(skipped if change.opted_out else remembered[asset_id])
-            parts += [self._untrain(change.event, tag, name, current.get(asset_id))
-                      for tag, name in change.untrain]
-            if change.process:
-                parts.append(skipped if change.opted_out else processing(current.get(asset_id)))
+            if change.untrain or (change.process and not change.opted_out):
+                parts.append(guard(change.event, partial(self._tag_work, change,
+                                                         current.get(asset_id), process)))
+            elif change.process:
+                parts.append(skipped)
             outcomes.append(combined(parts))
         return outcomes
+
+    def _tag_work(self, change: _TagChange, asset: Asset | None, process: Process) -> Outcome:
+        """Untraining and processing of one asset's tag change."""
+        parts = [self._untrain(change.event, tag, name, asset) for tag, name in change.untrain]
+        if change.process:
+            parts.append(Outcome(OutcomeKind.SKIPPED, "tagged " + self.settings.skip_tag)
+                         if change.opted_out else _processed(asset, process))
+        return combined(parts)
 
     def _tag_change(self, event: TagsChanged) -> _TagChange:
         s = self.settings
@@ -131,7 +128,8 @@ class Corrections:
         rejected: set[str] = set()
         if not self._own(event.actor):
             rejected = state.tagged_names(event.removed, s.person_tag_prefix) | (
-                state.tagged_names(event.removed, s.suggest_tag_prefix))
+                state.tagged_names(event.removed, s.suggest_tag_prefix)) | (
+                state.rejected_unnamed(event.removed, s))
         return _TagChange(event, frozenset(rejected), tuple(untrain),
                           process=bool(train_added) or s.skip_tag in event.removed,
                           opted_out=s.skip_tag in event.added)
@@ -186,18 +184,15 @@ class Corrections:
         outcome = Outcome(OutcomeKind.REJECTED, ", ".join(sorted(names)))
         return outcome, None if names <= before else before | names
 
-    def context_changed(self, events: Sequence[ContextChanged]) -> list[Outcome]:
+    def context_changed(self, events: Sequence[ContextChanged], current: Mapping[str, Asset],
+                        process: Process, guard: Guard = unguarded) -> list[Outcome]:
         """One outcome per event, in order."""
-        key = self.settings.train_context_key
-        relevant = [key in e.changed or key in e.removed for e in events]
-        current = self._read(e.ref.asset_id for e, r in zip(events, relevant, strict=True) if r)
-        processing = _Processing(self.settings, self.process)
-        return [self._context_change(e, current.get(e.ref.asset_id), processing) if r
-                else Outcome(OutcomeKind.IGNORED, "no change facetag acts on")
-                for e, r in zip(events, relevant, strict=True)]
+        return [guard(e, partial(self._context_change, e, current.get(e.ref.asset_id), process))
+                if self._acts_on(e) else Outcome(OutcomeKind.IGNORED, "no change facetag acts on")
+                for e in events]
 
     def _context_change(self, event: ContextChanged, asset: Asset | None,
-                        processing: _Processing) -> Outcome:
+                        process: Process) -> Outcome:
         if asset is None:
             return Outcome(OutcomeKind.IGNORED, "asset gone")
         if self.settings.train_context_key in event.removed and not self._has_training_label(
@@ -206,10 +201,16 @@ class Corrections:
             if trained is None:
                 return Outcome(OutcomeKind.IGNORED, "asset was not training")
             return self.trainer.untrain(asset.asset_id, trained, asset)
-        return processing(asset)
+        return process(asset)
 
     def _has_training_label(self, asset: Asset) -> bool:
         try:
             return training_label(asset, self.settings) is not None
         except AssetProblem:
             return True  # unusable labels are still labels: processing marks the error
+
+
+def _processed(asset: Asset | None, process: Process) -> Outcome:
+    if asset is None:
+        return Outcome(OutcomeKind.IGNORED, "asset gone")
+    return process(asset)

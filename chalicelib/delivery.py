@@ -17,6 +17,7 @@ from cloudinary.utils import build_distribution_domain, cloudinary_url
 from urllib3.util import parse_url
 
 from .assets import AssetRef
+from .face_values import BoundingBox
 
 NOT_ON_DELIVERY_HOST = ("the public_id is a web address: facetag only fetches images from "
                         "Cloudinary's delivery host; rename the asset")
@@ -35,6 +36,26 @@ def derivative_url(ref: AssetRef, version: int | None, size: int) -> str:
         crop="limit", width=size, height=size, fetch_format="jpg", quality="auto",
         version=version, secure=_secure(), cdn_subdomain=False, secure_cdn_subdomain=False,
         sign_url=ref.delivery_type != "upload",
+    )
+    return str(url)
+
+
+def face_crop_url(ref: AssetRef, version: int | None, box: BoundingBox, width: int,
+                  height: int, size: int = 160, margin: float = 0.25) -> str:
+    """A square thumbnail of one face: the face's box (and `margin` of it around) cropped from
+    the asset (`width` x `height` pixels), then filled to `size`."""
+    left = max(0.0, box.left - margin * box.width)
+    top = max(0.0, box.top - margin * box.height)
+    right = min(1.0, box.left + (1 + margin) * box.width)
+    bottom = min(1.0, box.top + (1 + margin) * box.height)
+    x, y = round(left * width), round(top * height)
+    region = {"crop": "crop", "x": x, "y": y, "width": max(1, round(right * width) - x),
+              "height": max(1, round(bottom * height) - y)}
+    url, _ = cloudinary_url(
+        ref.public_id, resource_type="image", type=ref.delivery_type, version=version,
+        transformation=[region, {"crop": "fill", "width": size, "height": size}],
+        fetch_format="jpg", quality="auto", secure=_secure(), cdn_subdomain=False,
+        secure_cdn_subdomain=False, sign_url=ref.delivery_type != "upload",
     )
     return str(url)
 

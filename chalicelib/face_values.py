@@ -64,6 +64,7 @@ class FaceMatch:
     face_id: str
     asset_id: str
     similarity: float
+    user_id: str | None = None  # the user the matched face is associated with
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from .face_values import (
     StoredFace,
     UserMatch,
 )
+from .pacing import Pacer
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient, type_defs
@@ -42,6 +43,9 @@ ASSOCIATE_BATCH = 100
 DELETE_BATCH = 4096
 LIST_PAGE = 4096
 SEARCH_MAX_FACES = 4096
+# Users asked for per face: a face matches a handful of people at most, named or unnamed, and
+# the best named one must not hide behind an unnamed one.
+USER_MATCHES = 10
 
 NOT_FOUND = "ResourceNotFoundException"
 
@@ -71,7 +75,9 @@ class FaceIndex:
     """One Rekognition collection: faces keyed by Cloudinary asset_id, people as users."""
 
     def __init__(self, client: RekognitionClient, collection_id: str,
-                 search_retry: SearchRetry = PATIENT_SEARCH) -> None:
+                 search_retry: SearchRetry = PATIENT_SEARCH, pacer: Pacer | None = None) -> None:
+        """`pacer` spaces the calls of each operation (a queue worker's share of the quota);
+        it paces every call made through `client`, which is then this index's alone."""
         self._client = client
         self.collection_id = collection_id
         self._search_retry = search_retry
@@ -79,6 +85,9 @@ class FaceIndex:
         # Every handler of this event runs (a stub answering `before-call` would skip ours),
         # once per API call however many times botocore retries it.
         client.meta.events.register("before-parameter-build", self.calls.count)
+        if pacer is not None:
+            client.meta.events.register("before-parameter-build.rekognition",
+                                        lambda model, **_: pacer.wait(model.name))
 
     # -- collection ------------------------------------------------------------------------
 
@@ -136,14 +145,18 @@ class FaceIndex:
 
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
         """The best person for a stored face at or above `threshold`, if any."""
+        matches = self.user_matches(face_id, threshold, 1)
+        return matches[0] if matches else None
+
+    def user_matches(self, face_id: str, threshold: float,
+                     max_users: int = USER_MATCHES) -> list[UserMatch]:
+        """The users a stored face matches at or above `threshold`, best first (one call)."""
         r = self._search_retry.search(self.collection_id, face_id, lambda: (
             self._client.search_users(CollectionId=self.collection_id, FaceId=face_id,
-                                      UserMatchThreshold=threshold, MaxUsers=1)))
-        matches = r.get("UserMatches", [])
-        if not matches:
-            return None
-        best = max(matches, key=lambda m: float(m.get("Similarity", 0.0)))
-        return UserMatch(best["User"]["UserId"], float(best.get("Similarity", 0.0)))
+                                      UserMatchThreshold=threshold, MaxUsers=max_users)))
+        matches = [UserMatch(m["User"]["UserId"], float(m.get("Similarity", 0.0)))
+                   for m in r.get("UserMatches", [])]
+        return sorted(matches, key=lambda m: m.similarity, reverse=True)
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
         """Every stored face that matches a stored face (itself excluded)."""
@@ -152,7 +165,7 @@ class FaceIndex:
                                       FaceMatchThreshold=threshold, MaxFaces=SEARCH_MAX_FACES)))
         return [
             FaceMatch(m["Face"]["FaceId"], m["Face"].get("ExternalImageId", ""),
-                      float(m.get("Similarity", 0.0)))
+                      float(m.get("Similarity", 0.0)), m["Face"].get("UserId"))
             for m in r.get("FaceMatches", [])
             if m["Face"].get("FaceId") != face_id
         ]

@@ -10,8 +10,10 @@ and powertools is a large dependency for a Lambda zip kept well under 10 MB.
 
 Metrics (namespace `facetag`, dimension `function`: the Lambda function's name, `local`
 elsewhere): `AssetsProcessed`, `Trained`, `Faces`, `Matches`, `Suggestions`, `Errors` (assets
-marked facetag:error), `Failures` (processing raised; retried later), `Notifications`,
-`ReconcileRuns`, `RekognitionCalls` (API calls, as `FaceIndex.calls` counts them).
+marked facetag:error), `Failures` (a notification not queued, or a queue message handed back
+to be retried), `Notifications`, `Queued` (assets a notification queued), `Messages` (queue
+messages a worker invocation got), `ReconcileRuns`, `RekognitionCalls` (API calls, as
+`FaceIndex.calls` counts them), `CloudinaryCalls` (a worker invocation's, every kind).
 """
 
 from __future__ import annotations

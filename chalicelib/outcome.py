@@ -13,7 +13,8 @@ class OutcomeKind(StrEnum):
     UNTRAINED = "untrained"
     REJECTED = "rejected"  # a librarian's removal of a name remembered
     FORGOTTEN = "forgotten"  # faces of deleted assets removed
-    DEFERRED = "deferred"  # left to reconciliation: deleted assets' faces, work past a bound
+    DEFERRED = "deferred"  # left to reconciliation: deleted assets' faces
+    QUEUED = "queued"  # sent to a queue as a message of its own (a bulk edit's follow-up)
     ERROR = "error"  # written on the asset as facetag:error
     SKIPPED = "skipped"  # opted out (skip tag, excluded folder)
     UNCHANGED = "unchanged"  # already done for this version and these settings

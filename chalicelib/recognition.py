@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from . import metrics, state
 from .asset_faces import AssetFaces
 from .assets import Asset
+from .clusters import Clusters
+from .face_values import UserMatch
 from .names import PersonName
 from .outcome import Outcome, OutcomeKind
 from .settings import Settings
@@ -25,11 +27,21 @@ class PersonHit:
 
 
 def person_of(user_id: str) -> tuple[PersonName, bool] | None:
-    """(name, hidden) of a facetag person; None for a user someone else created."""
+    """(name, hidden) of a facetag person; None for an unnamed person or a user someone else
+    created."""
     try:
         return PersonName.from_user_id(user_id)
     except ValueError:
         return None
+
+
+def best_person(matches: list[UserMatch]) -> tuple[UserMatch, PersonName, bool] | None:
+    """The best match that is a named person (hidden or not), past unnamed and foreign users."""
+    for match in matches:
+        hit = person_of(match.user_id)
+        if hit is not None:
+            return match, *hit
+    return None
 
 
 class Recogniser:
@@ -39,6 +51,7 @@ class Recogniser:
         self.faces = faces
         self.asset_faces = asset_faces
         self.writer = writer
+        self.clusters = Clusters(settings, faces, asset_faces.library)
 
     def recognise(self, asset: Asset) -> Outcome:
         s = self.settings
@@ -48,13 +61,17 @@ class Recogniser:
         rejected = state.read(asset, s).rejected
         best: dict[str, PersonHit] = {}
         unknown = len(faces) - len(usable)
+        unnamed: set[str] = set()
         for face in usable:
-            match = self.faces.search_users(face.face_id, s.suggest_threshold)
-            hit = person_of(match.user_id) if match else None
-            if match is None or hit is None:
+            matches = self.faces.user_matches(face.face_id, s.suggest_threshold)
+            hit = best_person(matches)
+            if hit is None:
                 unknown += 1
+                placed = self.clusters.place(face, matches)
+                if placed:
+                    unnamed.add(placed)
                 continue
-            name, hidden = hit
+            match, name, hidden = hit
             if hidden or name.display in rejected:
                 continue
             # One person appears at most once per photo: keep the better match.
@@ -70,12 +87,13 @@ class Recogniser:
             state.recognised_context(asset, len(faces), unknown, people, suggested,
                                      (f.face_id for f in faces)),
             [s.person_tag_prefix + n.display for n in people]
-            + [s.suggest_tag_prefix + n.display for n in suggested],
+            + [s.suggest_tag_prefix + n.display for n in suggested]
+            + state.unnamed_tags(unnamed, asset, s),
         )
         log.info("recognised", extra={
             "asset_id": asset.asset_id, "outcome": OutcomeKind.RECOGNISED, "faces": len(faces),
             "people": len(people), "suggestions": len(suggested), "unknown": unknown,
-            "ms": round((time.monotonic() - started) * 1000),
+            "unnamed": len(unnamed), "ms": round((time.monotonic() - started) * 1000),
         })
         metrics.emit({"AssetsProcessed": 1, "Faces": len(faces), "Matches": len(people),
                       "Suggestions": len(suggested)}, asset.asset_id)

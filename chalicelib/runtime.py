@@ -1,8 +1,9 @@
 """What one Lambda container builds once and reuses: settings, the Cloudinary secret, the SSM
-and Rekognition clients, the face index, the media library and the tagger.
+and Rekognition clients, the face index, the media library, the tagger, the queues, and the
+queue workers' taggers (their face index paced at the worker's share of the quota).
 
 Each is built on first use and kept for the container's life: importing the app builds nothing,
-and a notification refused before dispatch builds no Rekognition client nor media library. A
+and the webhook builds no Rekognition client nor media library (it only queues). A
 failure is not kept, so the next call tries again; a ConfigError is raised again on every
 call. The secret alone is read again: every `FACETAG_SECRET_TTL_S`, and after a signature
 mismatch at most once per TTL (credentials.CachedSecret). The Cloudinary SDK gets it in one
@@ -13,15 +14,16 @@ explicit step when the media library is built, and again whenever it is read ane
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cloudinary
 
 from chalicelib import credentials
 from chalicelib import settings as settings_module
 from chalicelib.settings import Settings
+from chalicelib.sizing import Sizing
 
 if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
     from mypy_boto3_rekognition import RekognitionClient
@@ -30,11 +32,14 @@ if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
 
     from chalicelib.faces import FaceIndex
     from chalicelib.library import MediaLibrary
-    from chalicelib.notifications import Event
-    from chalicelib.outcome import Outcome
+    from chalicelib.messages import WorkMessage
     from chalicelib.parameters import Parameters
     from chalicelib.queues import WorkQueue
     from chalicelib.tagging import Tagger
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
 
 
 @dataclass
@@ -48,6 +53,7 @@ class _Built:
     tagger: Tagger | None = None
     sqs: SQSClient | None = None
     queues: dict[str, WorkQueue] = field(default_factory=dict)
+    paced: dict[float, Tagger] = field(default_factory=dict)  # the workers' taggers, by pace
     parameters: Parameters | None = None
 
 
@@ -168,16 +174,51 @@ def parameters() -> Parameters:
         return _built.parameters
 
 
-def rekognition_calls() -> int:
-    """This thread's Rekognition calls since it last asked (none before the index is built:
-    a refused notification builds no client)."""
-    faces = _built.faces
-    return faces.calls.take() if faces is not None else 0
+def paced_tagger(rate: float) -> Tagger:
+    """A tagger whose Rekognition calls are paced at `rate` per operation and thread, on a
+    client of its own (the pacing hangs on the client)."""
+    with _lock:
+        library = media_library()
+        if rate not in _built.paced:
+            from chalicelib.faces import FaceIndex, make_client
+            from chalicelib.pacing import Pacer
+            from chalicelib.tagging import Tagger
+
+            faces = FaceIndex(make_client(), settings().collection_id, pacer=Pacer(rate))
+            _built.paced[rate] = Tagger(settings(), faces, library, cloudinary.config().api_key)
+        return _built.paced[rate]
 
 
-def dispatch(events: Sequence[Event]) -> list[Outcome]:
-    """The webhook's work on one notification's events: one outcome each."""
-    return tagger().handle_all(events)
+def enqueue(messages: Sequence[WorkMessage]) -> None:
+    """The webhook's messages, to the live queue; QueueUnavailable when SQS does not take them."""
+    queue(settings().live_queue).send(messages)
+
+
+def work_live(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The live worker: one batch of the live queue; Lambda's partial batch response."""
+    current = settings()
+    sizing = Sizing(current.rekognition_tps)
+    return _work(event, context, current.live_queue, sizing.live_rate, sizing.live_reserve_s)
+
+
+def work_backfill(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The backfill worker: as the live one, slower, and waiting while live work is queued."""
+    current = settings()
+    sizing = Sizing(current.rekognition_tps)
+    return _work(event, context, current.backfill_queue, sizing.backfill_rate,
+                 sizing.backfill_reserve_s, backfill=True)
+
+
+def _work(event: Mapping[str, Any], context: LambdaContext, served: str, rate: float,
+          reserve_s: int, backfill: bool = False) -> dict[str, Any]:
+    from chalicelib.worker import Pace, Worker, received
+
+    current = settings()
+    live = queue(current.live_queue)
+    pace = Pace(context.get_remaining_time_in_millis, reserve_s, current.retry_delay_s,
+                live_waiting=live.has_waiting if backfill else (lambda: False))
+    worker = Worker(paced_tagger(rate), queue(served), live, pace)
+    return worker.handle(received(event)).response()
 
 
 def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
@@ -190,8 +231,9 @@ def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
                      outbox=queue(settings().backfill_queue)).log_fields()
 
 
-def backfill_scan(bodies: Iterable[str]) -> dict[str, Any]:
-    """The scan function's work: each page message of its batch (one, as configured)."""
+def backfill_scan(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """One page of a backfill scan per message of the batch (one, as configured). A failure
+    raises: SQS hands the message out again, then moves it to the scan dead-letter queue."""
     from datetime import UTC, datetime
 
     from chalicelib.backfill import Scan
@@ -199,6 +241,6 @@ def backfill_scan(bodies: Iterable[str]) -> dict[str, Any]:
     current = settings()
     scan = Scan(current, media_library(), parameters(), queue(current.scan_queue),
                 queue(current.backfill_queue), lambda: datetime.now(UTC))
-    for body in bodies:
-        scan.handle(body)
+    for record in event.get("Records", []):
+        scan.handle(str(record["body"]))
     return {"batchItemFailures": []}

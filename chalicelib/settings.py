@@ -56,6 +56,11 @@ class Settings:
     # Seconds before a failed message is handed out again, doubled at each receive up to the
     # queue's visibility timeout.
     retry_delay_s: int = 30
+    # Unnamed people (clusters.py): faces that match nobody named but match each other.
+    unnamed_tag_prefix: str = "unnamed:"
+    unnamed_tags: bool = True  # write `unnamed:<id>` tags on the photos of unnamed people
+    # Faces (on at least two photos) that make an unnamed person; 0 turns clustering off.
+    cluster_min_faces: int = 3
 
     @property
     def fingerprint(self) -> str:
@@ -92,6 +97,14 @@ def _folders(value: str) -> tuple[str, ...]:
     return tuple(p.strip().strip("/") for p in value.split(",") if p.strip().strip("/"))
 
 
+def _boolean(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
 def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from `FACETAG_*` variables; raise ConfigError naming the bad variable."""
     env = os.environ if environ is None else environ
@@ -106,8 +119,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         default = getattr(defaults, f.name)
         try:
             if isinstance(default, bool):
-                raise AssertionError("no boolean settings")
-            if isinstance(default, int):
+                values[f.name] = _boolean(raw)
+            elif isinstance(default, int):
                 values[f.name] = int(raw)
             elif isinstance(default, float):
                 values[f.name] = float(raw)
@@ -134,11 +147,13 @@ def _validate(s: Settings) -> None:
     if s.suggest_threshold > s.match_threshold:
         fail("suggest_threshold", "must not be above FACETAG_MATCH_THRESHOLD")
     for name in ("train_tag_prefix", "person_tag_prefix", "suggest_tag_prefix", "trained_tag",
-                 "error_tag", "skip_tag", "marker_prefix", "train_context_key"):
+                 "error_tag", "skip_tag", "marker_prefix", "train_context_key",
+                 "unnamed_tag_prefix"):
         value = getattr(s, name)
         if not value or "," in value:
             fail(name, "must be non-empty and contain no comma")
-    prefixes = [s.train_tag_prefix, s.person_tag_prefix, s.suggest_tag_prefix, s.marker_prefix]
+    prefixes = [s.train_tag_prefix, s.person_tag_prefix, s.suggest_tag_prefix, s.marker_prefix,
+                s.unnamed_tag_prefix]
     for a in prefixes:
         for b in prefixes:
             if a is not b and a.startswith(b):
@@ -159,6 +174,8 @@ def _validate(s: Settings) -> None:
             fail(name, f"must be {kind}: up to 80 characters from a-z, A-Z, 0-9, '_', '-'")
     if not s.backfill_param.startswith("/"):
         fail("backfill_param", "must be an SSM parameter path starting with /")
+    if s.cluster_min_faces == 1 or s.cluster_min_faces < 0:
+        fail("cluster_min_faces", "must be 0 (no clustering) or at least 2")
     if s.retry_delay_s < 0:
         fail("retry_delay_s", "must not be negative")
     if s.reconcile_margin_s < 0:

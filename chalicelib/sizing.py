@@ -7,6 +7,8 @@ applies to each operation apart.
                       and waiting whenever live work is queued (live uploads go first)
     worker timeout    T = min(900, ceil(B · CALLS_PER_ASSET / rate) + SLACK_S)
     visibility        V = 6 · T (AWS's advice for SQS event sources)
+    reserve           ceil(CALLS_PER_ASSET / rate) + ASSET_SLACK_S: a worker with less time
+                      left takes no further asset and sends the rest back as new messages
 
 with B the messages' assets per invocation (10 live, 100 backfill). Twice as many live workers
 as calls per second leave each one two seconds a call, so the slowest Rekognition answer
@@ -25,6 +27,7 @@ LIVE_BATCH = 10  # a FIFO event source hands out at most 10 messages
 CHUNK = 100  # asset ids in one backfill or bulk message: one Admin read (`assets_by_ids`)
 CALLS_PER_ASSET = 5  # IndexFaces and a search for each of four faces
 SLACK_S = 20  # reads, downloads and writes around the Rekognition calls of one batch
+ASSET_SLACK_S = 5  # one asset's download and writes, and sending back what is left
 SCAN_TIMEOUT_S = 60  # one Search page and its messages
 MAX_TIMEOUT_S = 900
 CONCURRENCY_RANGE = (2, 1000)
@@ -34,6 +37,10 @@ VISIBILITY_FACTOR = 6
 def _concurrency(value: float) -> int:
     low, high = CONCURRENCY_RANGE
     return min(high, max(low, math.ceil(value)))
+
+
+def _reserve(rate: float) -> int:
+    return math.ceil(CALLS_PER_ASSET / rate) + ASSET_SLACK_S
 
 
 def _timeout(assets: int, rate: float) -> int:
@@ -72,6 +79,15 @@ class Sizing:
     @property
     def backfill_timeout_s(self) -> int:
         return _timeout(CHUNK, self.backfill_rate)
+
+    @property
+    def live_reserve_s(self) -> int:
+        """The time one asset may take at a live worker's pace."""
+        return _reserve(self.live_rate)
+
+    @property
+    def backfill_reserve_s(self) -> int:
+        return _reserve(self.backfill_rate)
 
     @property
     def live_visibility_s(self) -> int:

@@ -16,7 +16,8 @@ written here ends in a backslash: names cannot hold one, see names.py):
   names (no name holds a comma, so the list splits back exactly; `;` may be in a name);
 - `facetag_face_ids`: `,`-joined Rekognition FaceIds (lowercase UUIDs);
 - `facetag_trained`, `facetag_label`: one display name;
-- `facetag_rejected`: a JSON list of display names (any character can be in a removed tag);
+- `facetag_rejected`: a JSON list of display names (any character can be in a removed tag),
+  and the user ids (`u:…`) of unnamed people whose tag a librarian removed (unnamed.py);
 - `facetag_error`: a sentence for a librarian;
 - `facetag_asset_version`: the Cloudinary version of the asset last processed. Assets processed
   before this key existed carry it as `facetag_version`, which is still read.
@@ -31,6 +32,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from . import unnamed
 from .assets import Asset, AssetRef
 from .library_errors import WriteRefused
 from .names import InvalidName, PersonName
@@ -157,11 +159,27 @@ def rejected_context(names: Iterable[str]) -> dict[str, str]:
     return {REJECTED: json.dumps(sorted(set(names)), ensure_ascii=False)}
 
 
-def stale_tags(asset: Asset, settings: Settings) -> list[str]:
-    """facetag's own status tags that a new result replaces."""
+def stale_tags(asset: Asset, settings: Settings, keep: Iterable[str] = ()) -> list[str]:
+    """facetag's own status tags that a new result replaces, and the unnamed people's tags it
+    does not `keep` (facetag alone writes those: a new result says who is on the photo)."""
+    kept = set(keep)
     return [t for t in asset.tags
             if (t.startswith(settings.marker_prefix) and t != settings.marker_tag)
-            or t == settings.error_tag]
+            or t == settings.error_tag
+            or (unnamed.of_tag(t, settings) is not None and t not in kept)]
+
+
+def unnamed_tags(user_ids: Iterable[str], asset: Asset, settings: Settings) -> list[str]:
+    """The tags of the unnamed people on an asset, less those a librarian removed from it."""
+    if not settings.unnamed_tags:
+        return []
+    rejected = read(asset, settings).rejected
+    return sorted(unnamed.tag(u, settings) for u in set(user_ids) if u not in rejected)
+
+
+def rejected_unnamed(removed_tags: Iterable[str], settings: Settings) -> set[str]:
+    """What removing these tags rejects of unnamed people: their user ids."""
+    return unnamed.tagged(removed_tags, settings)
 
 
 def tagged_names(tags: Iterable[str], prefix: str) -> set[str]:
@@ -187,7 +205,7 @@ class StateWriter:
         it refuses all the same are the asset's problem."""
         delivery_type = asset.ref.delivery_type
         self._add_context(asset.ref, context)
-        stale = stale_tags(asset, self.settings)
+        stale = stale_tags(asset, self.settings, tags)
         if stale:
             self.library.remove_tags([asset.public_id], stale, delivery_type)
         try:

@@ -1,5 +1,5 @@
-"""What the flows need of the face collection, the media library, the queues and the parameter
-store, as Protocols.
+"""What the flows need of the face collection, the media library, the work queues and the
+parameter store, as Protocols.
 
 The flows (tagging, reconciliation, the people actions) are written against these, so the real
 wrappers (`FaceIndex`, `MediaLibrary`) and the in-memory fakes of the tests are interchangeable,
@@ -45,6 +45,8 @@ class FaceStore(Protocol):
     def index_faces(self, image: bytes, asset_id: str) -> IndexResult: ...
 
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None: ...
+
+    def user_matches(self, face_id: str, threshold: float) -> list[UserMatch]: ...
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]: ...
 
@@ -110,8 +112,7 @@ class AssetLibrary(Protocol):
 
 
 class MessageQueue(Protocol):
-    """One SQS queue, known by name: send facetag's messages, report depth, and hand a
-    dead-letter queue's messages back."""
+    """A work queue, as the webhook, the workers, the backfill scan and the operator use it."""
 
     @property
     def name(self) -> str: ...
@@ -119,6 +120,10 @@ class MessageQueue(Protocol):
     def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None: ...
 
     def send_text(self, body: str, delay_s: int = 0) -> None: ...
+
+    def retry_later(self, receipt_handle: str, delay_s: int) -> None: ...
+
+    def has_waiting(self) -> bool: ...
 
     def depth(self) -> Depth: ...
 

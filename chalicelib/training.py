@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from . import metrics, state
+from . import metrics, state, unnamed
 from .asset_faces import AssetFaces
 from .assets import Asset
 from .decide import left_alone
@@ -13,6 +13,7 @@ from .face_errors import LimitReached
 from .face_values import StoredFace
 from .library_errors import WriteRefused
 from .names import PersonName
+from .naming import Naming
 from .outcome import AssetProblem, Outcome, OutcomeKind
 from .settings import Settings
 from .state import StateWriter
@@ -48,6 +49,7 @@ class Trainer:
         self.library = library
         self.asset_faces = asset_faces
         self.writer = writer
+        self.naming = Naming(settings, faces, library)
 
     def train(self, asset: Asset, name: PersonName) -> Outcome:
         s = self.settings
@@ -62,6 +64,8 @@ class Trainer:
         face_ids = [f.face_id for f in faces]
         try:
             face = self._dominant_face(asset, faces)
+            if unnamed.is_unnamed(face.user_id):  # the photo names an unnamed person
+                self.naming.name(face.user_id, name, first=face.face_id)
             self._associate(name, face)
         except AssetProblem as problem:
             raise AssetProblem(str(problem), face_ids, name.display) from None

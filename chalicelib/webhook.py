@@ -8,18 +8,20 @@ Order of checks, cheapest and least trusting first:
 4. a signature that does not match → 403, once the secret has been read again if it may have
    been rotated (at most once per `FACETAG_SECRET_TTL_S`: see credentials.CachedSecret);
 5. a signed body that is not a notification → 400;
-6. the notification's events are dispatched together (so a bulk change reads its assets in
-   batches); a notification that only concerns nothing facetag does → 200
-   `{"ignored": reason}`, so Cloudinary does not retry it; otherwise 200 with one outcome per
-   event.
+6. the notification's events become queue items (intake.py), sent to the live queue in one
+   message per asset, or in chunks of 100 for a bulk edit (`messages.chunked`), and answered
+   200 `{"queued": <assets>, "events": [...]}` once SQS took them; a notification that only
+   concerns nothing facetag does → 200 `{"ignored": reason}`, so Cloudinary does not retry it.
 
-Nothing is dispatched before step 5 passes: unsigned, forged or stale requests cause no work.
+Nothing is queued before step 5 passes: unsigned, forged or stale requests cause no work. No
+step reads an asset, downloads an image or calls Rekognition: the workers do (worker.py).
 
-When dispatching fails (any exception: Rekognition throttling past botocore's retries,
-Cloudinary 5xx, a timeout…) the answer is 503 so that Cloudinary delivers the notification again;
-the failure is logged with the asset ids. The redelivery repeats all its events, and the flows
-are idempotent. If Cloudinary gives up, the asset still lacks its processed marker (the marker
-is written last), so the scheduled reconciliation finds and processes it.
+When the send fails (`QueueUnavailable`, or any other exception) the answer is 503 so that
+Cloudinary delivers the notification again; the failure is logged with the asset ids. Every
+message carries the hash of the signed body in its deduplication id, so a redelivery within
+SQS's five minutes is not queued twice; after that the worker's decision on the asset's current
+state makes it a no-op. If Cloudinary gives up, the asset still lacks its processed marker, so
+the scheduled reconciliation finds and processes it.
 
 Settings or a secret that cannot be had answer 500 when it is a configuration error (no retry
 helps until an operator fixes it) and 503 otherwise (for example SSM briefly unavailable). The
@@ -27,18 +29,23 @@ helps until an operator fixes it) and 503 otherwise (for example SSM briefly una
 the log, not to a caller who may not be Cloudinary. Bad input never answers 500.
 
 Each notification gives one JSON log line (`facetag.webhook`): notification type, asset ids,
-outcome, HTTP status and milliseconds. The secret, the signature and the body are never logged.
+outcome, HTTP status, assets queued and milliseconds. The secret, the signature and the body
+are never logged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import metrics, notifications, signature
+from chalicelib import messages, metrics, notifications, signature
+from chalicelib.intake import work_of
+from chalicelib.messages import Item, WorkMessage
 from chalicelib.notifications import AssetsDeleted, AssetUploaded, Event, Ignored
+from chalicelib.outcome import Outcome
 from chalicelib.settings import ConfigError, Settings
 
 log = logging.getLogger("facetag.webhook")
@@ -52,23 +59,22 @@ class Answer:
 
 def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], Settings],
            secret: Callable[[], str], newer_secret: Callable[[], str | None],
-           dispatch: Callable[[Sequence[Event]], Sequence[object]], now: Callable[[], float],
-           calls: Callable[[], int]) -> Answer:
+           enqueue: Callable[[Sequence[WorkMessage]], None], now: Callable[[], float]) -> Answer:
     """The answer to one notification; `newer_secret()` gives the secret read again after a
-    mismatch (None if unchanged or not read again); `dispatch` gives one outcome per event it
-    is given; `calls()` gives this thread's Rekognition calls since the last notification, for
-    the notification's metrics line."""
+    mismatch (None if unchanged or not read again); `enqueue` sends messages to the live queue
+    (all of them, or it raises)."""
     started = now()
 
     def answer(status: int, body: dict[str, Any], outcome: str, kind: str | None = None,
-               asset_ids: tuple[str, ...] = (), failure: bool = False, **fields: Any) -> Answer:
+               asset_ids: tuple[str, ...] = (), failure: bool = False, queued: int = 0,
+               **fields: Any) -> Answer:
         level = logging.ERROR if status >= 500 else logging.INFO
         log.log(level, "notification %s", outcome, exc_info=failure,
                 extra={"notification_type": kind, "asset_ids": list(asset_ids),
                        "outcome": outcome, "status": status,
-                       "ms": round((now() - started) * 1000), **fields})
-        metrics.emit({"Notifications": 1, "Failures": int(failure),
-                      "RekognitionCalls": calls()}, asset_ids=list(asset_ids))
+                       "queued": queued, "ms": round((now() - started) * 1000), **fields})
+        metrics.emit({"Notifications": 1, "Failures": int(failure), "Queued": queued},
+                     asset_ids=list(asset_ids))
         return Answer(status, body)
 
     def misconfigured(err: ConfigError) -> Answer:
@@ -110,22 +116,28 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
 
     kind = notification.notification_type
     all_ids = tuple(i for event in notification.events for i in _asset_ids(event))
-    work = [event for event in notification.events if not isinstance(event, Ignored)]
+    work = [work_of(event, current) for event in notification.events]
+    items: list[Item] = [w for w in work if not isinstance(w, Outcome)]
+    queued_ids = tuple(dict.fromkeys(item.ref.asset_id for item in items))
     try:
-        results = iter(dispatch(work) if work else ())
+        if items:
+            origin = "notification:" + hashlib.sha256(raw_body).hexdigest()[:32]
+            enqueue(messages.chunked(items, origin))
     except Exception:  # noqa: BLE001 - any failure is answered so that Cloudinary retries
-        return answer(503, {"error": "processing failed; retry later"}, "failed", kind,
-                      all_ids, failure=True, failed_asset_ids=list(all_ids))
-    outcomes: list[dict[str, Any]] = [
+        return answer(503, {"error": "queueing failed; retry later"}, "failed", kind,
+                      all_ids, failure=True, failed_asset_ids=list(queued_ids))
+    events: list[dict[str, Any]] = [
         {"ignored": event.reason} if isinstance(event, Ignored)
-        else {"asset_ids": list(_asset_ids(event)), "outcome": str(next(results))}
-        for event in notification.events]
+        else {"asset_ids": list(_asset_ids(event)),
+              "outcome": "queued" if not isinstance(w, Outcome) else str(w)}
+        for event, w in zip(notification.events, work, strict=True)]
 
-    if all("ignored" in o for o in outcomes):
-        reasons = "; ".join(o["ignored"] for o in outcomes) or "no assets in the notification"
+    if all("ignored" in e for e in events):
+        reasons = "; ".join(e["ignored"] for e in events) or "no assets in the notification"
         return answer(200, {"ignored": reasons}, "ignored", kind, all_ids, reason=reasons)
-    return answer(200, {"processed": outcomes}, "processed", kind, all_ids,
-                  outcomes=[o.get("outcome", "ignored") for o in outcomes])
+    outcome = "queued" if items else "answered"
+    return answer(200, {"queued": len(queued_ids), "events": events}, outcome, kind, all_ids,
+                  queued=len(queued_ids), outcomes=[e.get("outcome", "ignored") for e in events])
 
 
 def _asset_ids(event: Event) -> tuple[str, ...]:

@@ -40,6 +40,8 @@ class EventSource:
     batch_size: int = 10
     batching_window_s: float = 0.0
     maximum_concurrency: int = 2
+    function_name: str = "local"
+    timeout_s: float = 900.0  # what the context counts down from; nothing stops the handler
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,14 @@ class InvocationContext:
     """The part of Lambda's context object a handler may read."""
 
     function_name: str
+    timeout_s: float = 900.0
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default_factory=time.monotonic)  # on `clock`
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Lambda's countdown: the function's timeout less the time since the invocation began."""
+        return max(0, int((self.started + self.timeout_s - self.clock()) * 1000))
 
 
 def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +112,7 @@ class _Poller:
                                        thread_name_prefix=f"sqs-{self.queue_arn.rpartition(':')[2]}")
         self.thread = threading.Thread(target=self._poll, name="sqs-poller", daemon=True)
         self.in_flight = 0  # batches received and not yet settled; guarded by `done`
+        self.polled = threading.Event()  # a first receive has answered
 
     def _receive(self, count: int) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = self.client.receive_message(
@@ -131,6 +141,7 @@ class _Poller:
                 continue
             try:
                 batch = self._batch()
+                self.polled.set()
             except Exception:  # moto unreachable for a moment: try again, as Lambda's poller
                 log.exception("receive from %s failed", self.source.queue_url)
                 batch = []
@@ -148,7 +159,8 @@ class _Poller:
                                  for m in batch]}
             ids = {m["MessageId"] for m in batch}
             try:
-                failed = failed_ids(self.source.handler(event, InvocationContext("local")), ids)
+                context = InvocationContext(self.source.function_name, self.source.timeout_s)
+                failed = failed_ids(self.source.handler(event, context), ids)
             except Exception:
                 log.exception("handler failed its batch of %d from %s", len(batch),
                               self.queue_arn)
@@ -196,6 +208,13 @@ class SqsRunner:
             if poller.thread.is_alive():
                 poller.thread.join()
             poller.pool.shutdown(wait=True)
+
+    def wait_until_polling(self, timeout: float = 30.0) -> None:
+        """Until every source's first receive has answered; TimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        for poller in self._pollers:
+            if not poller.polled.wait(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"{poller.source.queue_url} not polled")
 
     def _drained(self) -> bool:
         if any(p.in_flight for p in self._pollers):

@@ -1,8 +1,10 @@
-"""The whole local stack wired together: both emulators, moto's server and `chalice local`.
+"""The whole local stack wired together: both emulators, moto's server with facetag's queues,
+`chalice local` and the queue workers.
 
 The Cloudinary emulator posts its notifications to the app's webhook route; the app reaches
 both emulators, and SQS and SSM on moto's server (docs/local-stack-sqs.md), through the same
-configuration variables it would use for the real services.
+configuration variables it would use for the real services. The queues are the stage `local`
+of `infra/queues.json`; `emulators/workers.py` feeds them to the app's SQS handlers.
 Used by the demo, `make stack` and the end-to-end tests.
 """
 
@@ -15,16 +17,24 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from chalicelib.settings import ENV_NAMES, from_env
+from chalicelib.sizing import Sizing
 
 from .common.admin_client import admin
 from .processes import PROJECT_DIR, RunningServer, ensure_free, free_port, running
+from .queues import DEAD_LETTER_QUEUES, WORK_QUEUES, Queue, create_queues, sizing_parameters
 
 CLOUD_NAME = "demo"
 APP_KEY, APP_SECRET = "facetag-key", "facetag-local-secret"
 # A second API key of the same product environment: what a librarian's own tools use, so the
 # app can tell its own writes from a person's.
 LIBRARIAN_KEY, LIBRARIAN_SECRET = "librarian-key", "librarian-local-secret"
+STAGE = "local"  # of infra/queues.json: facetag-local-live.fifo, ...
+# Failed messages come back after 1 s, 2 s, 4 s...: the default (30 s) would stall local runs.
+LOCAL_SETTINGS = {"FACETAG_RETRY_DELAY_S": "1"}
+QUIET_S = 0.3  # nothing pending for this long: no echo of the app's own writes is on its way
 
 
 @contextlib.contextmanager
@@ -47,7 +57,9 @@ class LocalStack:
     cloudinary: RunningServer
     app: RunningServer
     aws: RunningServer  # moto's server: SQS and SSM
-    settings: Mapping[str, str] = field(default_factory=dict)
+    workers: RunningServer  # the app's SQS handlers fed from the queues (emulators/workers.py)
+    queues: Mapping[str, Queue]  # by the template's logical id (emulators/queues.py)
+    settings: Mapping[str, str] = field(default_factory=dict)  # with the queues' names
     log_dir: Path | None = None  # each server's output, when kept: <name>.log
 
     @property
@@ -79,20 +91,60 @@ class LocalStack:
                             region_name="us-east-1", aws_access_key_id="testing",
                             aws_secret_access_key="testing")
 
+    def sqs_client(self) -> Any:
+        return aws_client("sqs", self.aws.url)
+
+    def _messages(self, client: Any, queue: Queue) -> int:
+        """Messages on `queue`: visible, in flight and delayed."""
+        counts = client.get_queue_attributes(QueueUrl=queue.url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+        return sum(int(n) for n in counts.values())
+
+    def _busy(self, client: Any) -> bool:
+        if self.workers.process.poll() is not None:
+            raise RuntimeError(f"the queue workers exited with code "
+                               f"{self.workers.process.returncode} (see workers.log)")
+        if admin(self.cloudinary.url, "notifications/pending")["pending"]:
+            return True
+        return any(self._messages(client, self.queues[q]) for q in WORK_QUEUES.values())
+
     def wait_for_notifications(self, timeout: float = 60.0) -> None:
-        """Until every notification has been delivered and answered (and stays so briefly:
-        an answer may queue the echo of the app's own writes)."""
+        """Until every notification has been delivered and answered and the live, backfill and
+        scan queues hold no message (and all stays so briefly: a handler's writes cause echo
+        notifications, which queue new messages)."""
+        client = self.sqs_client()
         deadline = time.monotonic() + timeout
         quiet_since = None
         while time.monotonic() < deadline:
-            if admin(self.cloudinary.url, "notifications/pending")["pending"] == 0:
+            if not self._busy(client):
                 quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since > 0.3:
+                if time.monotonic() - quiet_since > QUIET_S:
                     return
             else:
                 quiet_since = None
             time.sleep(0.05)
-        raise TimeoutError("notifications still pending")
+        raise TimeoutError("notifications pending or queued work not done")
+
+    def dead_letters(self) -> dict[str, int]:
+        """Messages in each dead-letter queue, by role: live, backfill, scan."""
+        client = self.sqs_client()
+        return {role: self._messages(client, self.queues[q])
+                for role, q in DEAD_LETTER_QUEUES.items()}
+
+    def take_dead_letters(self, role: str) -> list[str]:
+        """The bodies of every message in the `role` queue's dead-letter queue, which is then
+        empty (received and deleted: a FIFO queue hands out no more of a group while some of
+        it is in flight)."""
+        client, url = self.sqs_client(), self.queues[DEAD_LETTER_QUEUES[role]].url
+        bodies: list[str] = []
+        while messages := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+                "Messages", []):
+            bodies.extend(m["Body"] for m in messages)
+            client.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages)])
+        return bodies
 
 
 def stack_env(rekognition_url: str, cloudinary_url: str, aws_url: str, api_key: str,
@@ -120,37 +172,76 @@ def _chalice_bin() -> str:
     return str(Path(sys.executable).parent / "chalice")
 
 
+def aws_client(service: Literal["sqs", "ssm"], url: str) -> Any:
+    """A boto3 client of moto's server at `url`."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def queue_settings(queues: Mapping[str, Queue]) -> dict[str, str]:
+    """The app's settings naming the work queues."""
+    return {ENV_NAMES[f"{role}_queue"]: queues[q].name for role, q in WORK_QUEUES.items()}
+
+
+def app_settings(chosen: Mapping[str, str], queues: Mapping[str, Queue]) -> dict[str, str]:
+    """The settings the app runs with: the local defaults, then the caller's, then the names
+    of the queues created (no other queue exists)."""
+    return {**LOCAL_SETTINGS, **chosen, **queue_settings(queues)}
+
+
+def _create_secret_parameter(aws_url: str, settings: Mapping[str, str]) -> None:
+    """The Cloudinary secret in SSM, when a setting says the app reads it from there."""
+    name = settings.get(ENV_NAMES["cloudinary_secret_param"])
+    if name:
+        aws_client("ssm", aws_url).put_parameter(Name=name, Value=APP_SECRET,
+                                                 Type="SecureString", Overwrite=True)
+
+
 @contextlib.contextmanager
 def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | None = None,
-                app_port: int | None = None, log_dir: Path | None = None) -> Iterator[LocalStack]:
+                app_port: int | None = None, log_dir: Path | None = None,
+                workers_app: str = "app") -> Iterator[LocalStack]:
     """Start everything; stop everything when the block ends, whatever happens in it.
 
+    `settings` go into the app's environment (`FACETAG_RETRY_DELAY_S` is 1 unless they say
+    otherwise); the queue workers run the SQS handlers of the module `workers_app`.
     PortInUse before anything starts when `app_port` is taken.
     """
     if app_port:
         ensure_free(app_port)
     app_port = app_port or free_port()
     webhook = f"http://127.0.0.1:{app_port}/webhooks/cloudinary"
-    state_args = (lambda name: ["--state-dir", str(state_dir / name)]) if state_dir else (
-        lambda name: [])
 
-    def output(name: str) -> dict[str, Path | None]:
-        return {"log_path": log_dir / f"{name}.log" if log_dir else None}
+    def state_args(name: str) -> list[str]:
+        return ["--state-dir", str(state_dir / name)] if state_dir else []
+
+    def log(name: str) -> Path | None:
+        return log_dir / f"{name}.log" if log_dir else None
 
     with contextlib.ExitStack() as stack:
         rek = stack.enter_context(running(
-            ["-m", "emulators.rekognition", *state_args("rekognition")], **output("rekognition")))
+            ["-m", "emulators.rekognition", *state_args("rekognition")], log_path=log(
+                "rekognition")))
         cld = stack.enter_context(running(
             ["-m", "emulators.cloudinary", "--notification-url", webhook,
              "--cloud-name", CLOUD_NAME, "--api-key", APP_KEY, "--api-secret", APP_SECRET,
              "--credential", f"{LIBRARIAN_KEY}:{LIBRARIAN_SECRET}",
-             *state_args("cloudinary")], **output("cloudinary")))
-        aws = stack.enter_context(running(
-            ["-m", "moto.server"], log_path=log_dir / "moto.log" if log_dir else None))
-        env = stack_env(rek.url, cld.url, aws.url, APP_KEY, APP_SECRET, settings)
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDINARY_", "FACETAG_"))}
+             *state_args("cloudinary")], log_path=log("cloudinary")))
+        aws = stack.enter_context(running(["-m", "moto.server"], log_path=log("moto")))
+        sizing = Sizing(from_env(settings or {}).rekognition_tps)
+        queues = create_queues(aws_client("sqs", aws.url), STAGE, sizing_parameters(sizing))
+        chosen = app_settings(settings or {}, queues)
+        _create_secret_parameter(aws.url, chosen)
+        env = stack_env(rek.url, cld.url, aws.url, APP_KEY, APP_SECRET, chosen)
+        clean = {k: v for k, v in os.environ.items()
+                 if not k.startswith(("CLOUDINARY_", "FACETAG_"))}
+        workers = stack.enter_context(running(
+            ["-m", "emulators.workers", "--app", workers_app], env={**clean, **env},
+            replace_env=True, log_path=log("workers")))
         app = stack.enter_context(running(
             [_chalice_bin(), "--project-dir", str(PROJECT_DIR), "local", "--stage", "local",
              "--no-autoreload"],
-            port=app_port, env={**clean, **env}, replace_env=True, **output("app")))
-        yield LocalStack(rek, cld, app, aws, dict(settings or {}), log_dir)
+            port=app_port, env={**clean, **env}, replace_env=True, log_path=log("app")))
+        yield LocalStack(rek, cld, app, aws, workers, queues, chosen, log_dir)

@@ -1,5 +1,4 @@
-"""The `facetag` operator command: see and manage the face index, reconcile, backfill, watch
-the queues, set things up.
+"""The `facetag` operator command: see and manage the face index, reconcile, set things up.
 
 Settings and credentials come from the same environment as the app (`FACETAG_*`, the
 Cloudinary SDK's `CLOUDINARY_*`, AWS's own variables), through the wiring in wiring.py. Exit
@@ -17,6 +16,7 @@ from facetag_cli import (
     queue_commands,
     reconcile_commands,
     setup_commands,
+    unnamed_commands,
 )
 from facetag_cli.errors import Group
 from facetag_cli.wiring import FromEnvironment
@@ -31,8 +31,8 @@ def cli(ctx: click.Context) -> None:
 
 
 for command in (*setup_commands.COMMANDS, *people_commands.COMMANDS,
-                *reconcile_commands.COMMANDS, *backfill_commands.COMMANDS,
-                *queue_commands.COMMANDS):
+                *reconcile_commands.COMMANDS, *unnamed_commands.COMMANDS,
+                *backfill_commands.COMMANDS, *queue_commands.COMMANDS):
     cli.add_command(command)
 
 

@@ -19,6 +19,7 @@ from chalicelib.names import InvalidName
 from chalicelib.parameters import ParameterUnavailable
 from chalicelib.queues import QueueMissing, QueueUnavailable
 from chalicelib.settings import ConfigError
+from facetag_cli.event_sources import EventSourcesUnavailable
 from facetag_cli.people import SameName, UnknownPerson
 
 
@@ -69,7 +70,7 @@ def explain(exc: BaseException) -> Problem | None:
         return Failed(f"SSM Parameter Store: {sentence(exc)}")
     if isinstance(exc, BadState):
         return Problem(f"FACETAG_BACKFILL_PARAM holds something else: {exc}.")
-    if isinstance(exc, (LibraryError, FacesError, SecretUnavailable)):
+    if isinstance(exc, (LibraryError, FacesError, SecretUnavailable, EventSourcesUnavailable)):
         return Failed(sentence(exc))
     return None
 

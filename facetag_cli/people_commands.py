@@ -6,9 +6,12 @@ from dataclasses import asdict
 
 import click
 
+from chalicelib import unnamed
 from facetag_cli.errors import Problem
 from facetag_cli.output import emit_json, say
 from facetag_cli.people import People
+from facetag_cli.unnamed_commands import name_unnamed
+from facetag_cli.unnamed_people import count as count_unnamed
 from facetag_cli.wiring import Wiring
 
 
@@ -25,14 +28,17 @@ def list_people(wiring: Wiring, as_json: bool) -> None:
     if as_json:
         emit_json([asdict(p) for p in everyone])
         return
+    unnamed_count = count_unnamed(wiring.tagger())
     if not everyone:
         click.echo("No people yet: put a training label on a photo of someone.")
-        return
-    width = max(len(p.name) for p in everyone)
-    click.echo(f"{'NAME':<{width}}  FACES  TRAINING ASSETS")
-    for p in everyone:
-        hidden = "  (hidden)" if p.hidden else ""
-        click.echo(f"{p.name:<{width}}  {p.faces:>5}  {len(p.training_assets):>15}{hidden}")
+    else:
+        width = max(len(p.name) for p in everyone)
+        click.echo(f"{'NAME':<{width}}  FACES  TRAINING ASSETS")
+        for p in everyone:
+            hidden = "  (hidden)" if p.hidden else ""
+            click.echo(f"{p.name:<{width}}  {p.faces:>5}  {len(p.training_assets):>15}{hidden}")
+    click.echo(f"{len(everyone)} named, {unnamed_count} unnamed"
+               + (" (`facetag unnamed` lists them)." if unnamed_count else "."))
 
 
 @click.command()
@@ -65,7 +71,11 @@ def person(wiring: Wiring, name: str, as_json: bool) -> None:
 @click.argument("new")
 @click.pass_obj
 def rename(wiring: Wiring, old: str, new: str) -> None:
-    """Rename a person everywhere; renaming to an existing person merges the two."""
+    """Rename a person everywhere; renaming to an existing person merges the two. An unnamed
+    person (`unnamed:<id>`) is named."""
+    if unnamed.of_tag(old, wiring.settings()) is not None:
+        name_unnamed(wiring, old, new)
+        return
     done = _people(wiring).rename(old, new)
     verb = "Merged" if done.merged else "Renamed"
     click.echo(f"{verb} {old!r} into {new!r}: {done.faces_moved} faces moved, "

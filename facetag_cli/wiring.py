@@ -1,8 +1,10 @@
 """Where the commands get what they work on: one factory, the app's own runtime by default.
 
 Each part is built when a command first asks for it, so `--help` and usage errors need no
-configuration and `webhook list` needs no AWS region. Tests hand the commands a factory over
-in-memory fakes instead (`cli.main(obj=...)`, or click's CliRunner with `obj=`).
+configuration and `webhook list` needs no AWS region. The Lambda event sources are the CLI's
+own (no Lambda function changes them): built here, not in the app's runtime. Tests hand the
+commands a factory over in-memory fakes instead (`cli.main(obj=...)`, or click's CliRunner
+with `obj=`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from chalicelib.reconcile import Options, Progress, Summary, reconcile
 from chalicelib.settings import Settings
 from chalicelib.stores import AssetLibrary, MessageQueue, ParameterStore
 from chalicelib.tagging import Tagger
+from facetag_cli.event_sources import EventSources, make_lambda_client
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -28,6 +31,8 @@ class Wiring(Protocol):
     def media_library(self) -> AssetLibrary: ...
 
     def reconcile(self, options: Options, progress: Progress) -> Summary: ...
+
+    def event_sources(self) -> EventSources: ...
 
     def parameters(self) -> ParameterStore: ...
 
@@ -55,6 +60,9 @@ class FromEnvironment:
 
     def reconcile(self, options: Options, progress: Progress) -> Summary:
         return reconcile(self.tagger(), options=options, progress=progress)
+
+    def event_sources(self) -> EventSources:
+        return EventSources(make_lambda_client())
 
     def parameters(self) -> ParameterStore:
         return runtime.parameters()

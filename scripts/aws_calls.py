@@ -8,10 +8,15 @@ The analysis is static and errs towards finding more, never fewer:
 1. AWS calls: `<client>.<method>(...)` where `<client>` is a boto3 client (a call of a function
    that makes `boto3.client("svc")`, a variable assigned one, or a name or attribute with
    "client" in it) and `<method>` is an operation of a service the code makes a client for.
-   botocore's service model turns the method into the API action (`search_users` → SearchUsers).
+   botocore's service model turns the method into the API action (`search_users` → SearchUsers),
+   and the IAM action that authorises it (`send_message_batch` → SendMessage).
 2. A call graph by name between functions and methods. A method call is narrowed to the classes
-   the code declares or builds for the receiver's name (`faces: FaceIndex`, `self.window =
-   Window(...)`, `-> Tagger`); a receiver of unknown class may be any class with that method.
+   the code declares, builds or is returned for the receiver's name (`faces: FaceIndex`,
+   `self.window = Window(...)`, `-> Tagger`, `plan = decide(...)`, `_Run(...).run()`); a
+   receiver of unknown class may be any class with that method. Names a package re-exports
+   (`from .run import reconcile` in its `__init__`) lead to their definition; assigning an
+   attribute (`self.faces = faces`) calls nothing. Annotations are read for those classes
+   only: they call nothing.
 3. Reachability from entry points (a Lambda handler of `app.py`, or every function of the CLI),
    through the modules that entry point's module imports, directly or not, plus the import-time
    code of those modules.
@@ -31,6 +36,10 @@ from botocore import xform_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODULE_LEVEL = "<module>"
+# Operations IAM authorises under another action: SQS's batch calls.
+IAM_ACTIONS = {("sqs", "SendMessageBatch"): "SendMessage",
+               ("sqs", "DeleteMessageBatch"): "DeleteMessage",
+               ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility"}
 CLI_PACKAGE = "facetag_cli"
 
 
@@ -97,7 +106,10 @@ class Program:
                 self._add(Def(module.name, stmt.name, None, [stmt], stmt.decorator_list))
                 top.extend(stmt.decorator_list)
             elif isinstance(stmt, ast.ClassDef):
-                self.classes[stmt.name] = module.name
+                # A Protocol names no implementation: a receiver typed with one may be any
+                # class with the method, so it gives no hint.
+                if not any(_last_name(b) == "Protocol" for b in stmt.bases):
+                    self.classes[stmt.name] = module.name
                 top.extend(stmt.decorator_list)
                 for item in stmt.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -127,11 +139,13 @@ class Program:
     def _add(self, d: Def) -> None:
         self.defs[(d.module, d.qualname)] = d
 
-    @staticmethod
-    def _absolute(current: str, name: str | None, level: int) -> str:
+    def _absolute(self, current: str, name: str | None, level: int) -> str:
         if not level:
             return name or ""
-        package = current.split(".")[:-level]
+        # A package's __init__ is its own package: `.` there is the package itself.
+        is_package = any(m.startswith(current + ".") for m in self.modules)
+        parts = current.split(".")
+        package = parts[:len(parts) - level + (1 if is_package else 0)]
         return ".".join([*package, name] if name else package)
 
     def _find_clients(self) -> None:
@@ -155,6 +169,7 @@ class Program:
                     and n.id in self.classes}
 
         copies: list[tuple[str, str]] = []
+        results: list[tuple[str, str]] = []  # `plan = decide(...)`: (variable, function)
         for d in self.defs.values():
             for node in _walk(d.nodes):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -173,6 +188,11 @@ class Program:
                         self._hint(name, built)
                         if (source := _last_name(node.value)) is not None:
                             copies.append((name, source))
+                        elif isinstance(node.value, ast.Call) and (
+                                called := _last_name(node.value.func)) is not None:
+                            results.append((name, called))
+        for name, called in results:
+            self._hint(name, self.returns.get(called, set()))
         for _ in range(3):  # `faces = self.tagger.faces`: the copy gets the source's classes
             for name, source in copies:
                 self._hint(name, self.hints.get(source, set()))
@@ -184,14 +204,15 @@ class Program:
     # -- one function --------------------------------------------------------------------------
 
     def _scan(self, d: Def) -> None:
-        for node in _walk(d.nodes):
+        for node in _code(d.nodes):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 for service in self._client_services(node.func.value, node.func.attr):
-                    d.calls.add((service, operations(service)[node.func.attr]))
+                    operation = operations(service)[node.func.attr]
+                    d.calls.add((service, IAM_ACTIONS.get((service, operation), operation)))
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 d.refs.add(Ref(node.id, "bare"))
-            elif isinstance(node, ast.Attribute):
-                d.refs.add(self._ref(node, d))
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                d.refs.add(self._ref(node, d))  # `self.faces = faces` calls nothing
 
     def _ref(self, node: ast.Attribute, d: Def) -> Ref:
         receiver = node.value
@@ -240,6 +261,10 @@ class Program:
         aliases = self.modules[d.module].aliases
         if ref.kind == "bare":
             module, obj = aliases.get(ref.name, (d.module, ref.name))
+            # A name a package re-exports (`from .run import reconcile` in its __init__).
+            while (obj is not None and (module, obj) not in self.defs and module in allowed
+                   and obj in self.modules[module].aliases):
+                module, obj = self.modules[module].aliases[obj]
             if obj is None or module not in allowed:
                 return []
             found = self.defs.get((module, obj))
@@ -252,6 +277,8 @@ class Program:
             if obj is None:  # `webhook.handle`: a function of an imported module
                 found = self.defs.get((module, ref.name))
                 return [found] if found and module in allowed else []
+        if ref.kind == "call" and ref.receiver in self.classes:  # `_Run(...).run()`
+            return methods([ref.receiver]) or anywhere()
         classes = (self.returns.get(ref.receiver, set()) if ref.kind == "call"
                    else self.hints.get(ref.receiver, set()))
         return (methods(classes) if classes else []) or anywhere()
@@ -301,6 +328,19 @@ def _walk(nodes: Iterable[ast.AST]) -> Iterable[ast.AST]:
         yield from ast.walk(node)
 
 
+def _code(nodes: Iterable[ast.AST]) -> Iterable[ast.AST]:
+    """Every node of the code that runs: annotations call nothing, so a dataclass field typed
+    `Tagger | None` does not make its module reach everything Tagger's methods reach."""
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        yield node
+        for name, value in ast.iter_fields(node):
+            if name not in ("annotation", "returns"):
+                todo.extend(v for v in (value if isinstance(value, list) else [value])
+                            if isinstance(v, ast.AST))
+
+
 def _last_name(expr: ast.AST) -> str | None:
     if isinstance(expr, ast.Name):
         return expr.id
@@ -339,8 +379,9 @@ def project_sources(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     """The project's own code: what Lambda gets (app.py, chalicelib/) and the operator CLI."""
     sources = {"app": (project_dir / "app.py").read_text()}
     for package in ("chalicelib", CLI_PACKAGE):
-        for path in sorted((project_dir / package).glob("*.py")):
-            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+        for path in sorted((project_dir / package).rglob("*.py")):
+            parts = path.relative_to(project_dir).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
             sources[name] = path.read_text()
     return sources
 

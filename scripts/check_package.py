@@ -2,7 +2,8 @@
 
     python -m scripts.check_package [--stage prod]      (also `make package`, run by CI)
 
-Runs with a region and no AWS credentials at all (nothing can reach AWS), then checks:
+Packages with `--merge-template infra/package-merge.json` (partial batch responses on the SQS
+event sources), with a region and no AWS credentials at all (nothing can reach AWS), then checks:
 - `deployment.zip` holds only runtime code: `app.py`, `chalicelib/`, Chalice's runtime module,
   and the distributions `requirements.txt` pulls in (read from their installed metadata); none
   of the development components (emulators, tests, scripts, dlib, numpy, Pillow, boto3 and
@@ -10,7 +11,8 @@ Runs with a region and no AWS credentials at all (nothing can reach AWS), then c
 - the zip is below 10 MB;
 - the generated template applies the per-function memory, timeout and reserved concurrency of
   `.chalice/config.json`, gives each role exactly its policy file, and puts no Cloudinary
-  secret in any function's environment.
+  secret in any function's environment;
+- the queues, event sources and policies of the queued pipeline (scripts/deploy_checks.py).
 Prints the figures; exits 1 with the problems found.
 """
 
@@ -24,9 +26,12 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from scripts.deploy_checks import MERGE_TEMPLATE, check_deployment
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAX_ZIP_BYTES = 10 * 1024 * 1024
@@ -74,7 +79,8 @@ def package(stage: str, out_dir: Path) -> None:
                AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
     chalice = Path(sys.executable).parent / "chalice"
     subprocess.run([str(chalice), "--project-dir", str(PROJECT_DIR), "package", "--stage", stage,
-                    str(out_dir)], check=True, env=env, stdout=subprocess.DEVNULL, timeout=600)
+                    "--merge-template", str(PROJECT_DIR / MERGE_TEMPLATE), str(out_dir)],
+                   check=True, env=env, stdout=subprocess.DEVNULL, timeout=600)
 
 
 def zip_problems(names: list[str], allowed: set[str]) -> list[str]:
@@ -120,8 +126,14 @@ def template_problems(template: dict[str, Any], stage: str) -> list[str]:
     return problems
 
 
-def check(stage: str) -> tuple[int, list[str]]:
-    """(zip size in bytes, problems)."""
+@dataclass(frozen=True)
+class Checked:
+    size: int  # the deployment zip and its layer, in bytes
+    figures: list[str]
+    problems: list[str]
+
+
+def check(stage: str) -> Checked:
     with tempfile.TemporaryDirectory(prefix="facetag-package-") as tmp:
         out = Path(tmp) / "out"
         package(stage, out)
@@ -129,25 +141,29 @@ def check(stage: str) -> tuple[int, list[str]]:
         with zipfile.ZipFile(zip_path) as archive:
             names = archive.namelist()
         size = zip_path.stat().st_size
+        template = json.loads((out / "sam.json").read_text())
         problems = zip_problems(names, runtime_top_levels())
-        problems += template_problems(json.loads((out / "sam.json").read_text()), stage)
+        problems += template_problems(template, stage)
         if (out / "layer-deployment.zip").exists():
             size += (out / "layer-deployment.zip").stat().st_size
     if size >= MAX_ZIP_BYTES:
         problems.append(f"package is {size / 1e6:.1f} MB: the limit is 10 MB")
-    return size, problems
+    deployment = check_deployment(template, stage)
+    return Checked(size, deployment.figures, problems + deployment.problems)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="chalice package a stage, offline, and check it")
     parser.add_argument("--stage", default="prod")
     stage = parser.parse_args(argv).stage
-    size, problems = check(stage)
-    print(f"stage {stage}: deployment.zip {size / 1024:.0f} KiB ({size / MAX_ZIP_BYTES:.1%} of "
-          "the 10 MB budget)")
-    for problem in problems:
+    checked = check(stage)
+    print(f"stage {stage}: deployment.zip {checked.size / 1024:.0f} KiB "
+          f"({checked.size / MAX_ZIP_BYTES:.1%} of the 10 MB budget)")
+    for figure in checked.figures:
+        print(f"  {figure}")
+    for problem in checked.problems:
         print(f"problem: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    return 1 if checked.problems else 0
 
 
 if __name__ == "__main__":

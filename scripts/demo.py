@@ -114,7 +114,8 @@ def write_page(path: Path, rows: list[tuple[Asset, bytes, list[LabelledFace]]]) 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT, help="where the HTML page goes")
-    parser.add_argument("--log-dir", type=Path, help="keep the stack's logs there (app.log: the app's)")
+    parser.add_argument("--log-dir", type=Path, help="keep the stack's logs there (app.log: "
+                        "the app's, workers.log: its queue workers')")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     print("Fetching test photos (once) and starting the local stack...")

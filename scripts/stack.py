@@ -1,8 +1,10 @@
-"""`make stack`: the local stack and `chalice local`, wired together, in the foreground.
+"""`make stack`: the local stack, `chalice local` and the queue workers, wired together, in the
+foreground.
 
-Prints the `export` lines a shell needs for the SDK, the CLI or boto3 to use it, then
-`facetag local stack ready`, and runs until interrupted. "Ready" means every server listening
-is one this command started: a port already taken ends it with one line on stderr and exit
+Prints the `export` lines a shell needs for the SDK, the CLI or boto3 to use it (the queue
+names among them), the queues and their dead-letter queues, then `facetag local stack ready`,
+and runs until interrupted. "Ready" means every server listening is one this command started
+and the queue workers poll: a port already taken ends it with one line on stderr and exit
 code 1, before anything starts.
 """
 
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from emulators.processes import PortInUse
+from emulators.queues import DEAD_LETTER_QUEUES, WORK_QUEUES
 from emulators.stack import local_stack
 
 
@@ -37,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for name, value in stack.env().items():
                     print(f"export {name}={shlex.quote(value)}")
                 print(f"# webhook: {stack.webhook_url}  (logs in {logs})")
+                for role, logical_id in WORK_QUEUES.items():
+                    print(f"# {role} queue: {stack.queues[logical_id].name}  dead letters: "
+                          f"{stack.queues[DEAD_LETTER_QUEUES[role]].name}")
                 print("facetag local stack ready", flush=True)
                 with contextlib.suppress(KeyboardInterrupt):
                     stop.wait()

@@ -1,8 +1,8 @@
-"""In-memory stand-ins for the Cloudinary and Rekognition wrappers, for fast flow tests.
+"""In-memory stand-ins for the Cloudinary, Rekognition and SQS wrappers, for fast flow tests.
 
 They keep the wrappers' contracts (the Protocols of chalicelib/stores.py: the same methods, the
-same small values, the same errors) with state in dicts, and a similarity table the test
-controls, so a test can put a face exactly between the suggestion and the match thresholds.
+same small values, the same errors) with state in dicts and lists, and a similarity table the
+test controls, so a test can put a face exactly between the suggestion and the match thresholds.
 `requests` records the API operations asked for; `calls` counts them as the wrappers do;
 `errors` makes an operation fail with one of facetag's errors.
 """
@@ -27,7 +27,7 @@ from chalicelib.face_values import (
     StoredFace,
     UserMatch,
 )
-from chalicelib.library import AdminQuota, LibraryCalls, SearchPage, Webhook
+from chalicelib.library import ASSET_ID_BATCH, AdminQuota, LibraryCalls, SearchPage, Webhook
 from chalicelib.library_errors import LibraryError, WriteRefused
 from chalicelib.messages import WorkMessage
 from chalicelib.queues import Depth, QueueUnavailable, Received
@@ -106,21 +106,27 @@ class FakeFaces:
         return IndexResult(tuple(indexed), ())
 
     def search_users(self, face_id: str, threshold: float) -> UserMatch | None:
+        matches = self.user_matches(face_id, threshold)
+        return matches[0] if matches else None
+
+    def user_matches(self, face_id: str, threshold: float) -> list[UserMatch]:
+        """A user scores its best face (as the local Rekognition server does), best first."""
         self._call("SearchUsers")
         identity = self.stored[face_id][1]
-        best: UserMatch | None = None
+        found = []
         for user_id, face_ids in self.users_.items():
             if not face_ids:
                 continue
             sim = max(self.score(identity, self.stored[f][1]) for f in face_ids)
-            if sim >= threshold and (best is None or sim > best.similarity):
-                best = UserMatch(user_id, sim)
-        return best
+            if sim >= threshold:
+                found.append(UserMatch(user_id, sim))
+        return sorted(found, key=lambda m: (-m.similarity, m.user_id))
 
     def search_faces(self, face_id: str, threshold: float) -> list[FaceMatch]:
         self._call("SearchFaces")
         identity = self.stored[face_id][1]
-        return [FaceMatch(f.face_id, f.asset_id, self.score(identity, who))
+        return [FaceMatch(f.face_id, f.asset_id, self.score(identity, who),
+                          self._with_user(f.face_id).user_id)
                 for f, who in self.stored.values()
                 if f.face_id != face_id and self.score(identity, who) >= threshold]
 
@@ -162,14 +168,23 @@ class FakeFaces:
         self._call("AssociateFaces")
         if len(self.users_[user_id]) >= MAX_FACES_PER_USER:
             raise LimitReached(f"The user id: {user_id} already has 100 faces")
-        done, refused = [], []
+        done: list[str] = []
+        refused: list[tuple[str, tuple[str, ...], float]] = []
+        mine = self.users_[user_id]
+        before = list(mine)  # the threshold is checked against the faces held before the call
         for f in face_ids:
-            mine = self.users_[user_id]
-            sim = max((self.score(self.stored[f][1], self.stored[o][1]) for o in mine),
+            owner = self._with_user(f).user_id
+            sim = max((self.score(self.stored[f][1], self.stored[o][1]) for o in before),
                       default=100.0)
-            if sim < threshold:
+            if owner == user_id:
+                continue  # already this user's: ignored
+            if owner is not None:
+                refused.append((f, ("ASSOCIATED_TO_A_DIFFERENT_USER",), 0.0))
+            elif sim < threshold:
                 refused.append((f, ("LOW_MATCH_CONFIDENCE",), sim))
-            elif f not in mine:
+            elif len(mine) >= MAX_FACES_PER_USER:
+                refused.append((f, (), 0.0))  # past the user's 100 faces: no reason given
+            else:
                 mine.append(f)
                 done.append(f)
         return Association(tuple(done), tuple(refused))
@@ -283,8 +298,11 @@ class FakeLibrary:
         return self._update(public_ids, merge)
 
     def assets_by_ids(self, asset_ids: Sequence[str]) -> dict[str, Asset]:
-        self._call("resources_by_asset_ids", self.calls.admin)
-        return {i: self.assets[i] for i in asset_ids if i in self.assets}
+        """As MediaLibrary: one Admin call per 100 distinct ids."""
+        unique = list(dict.fromkeys(asset_ids))
+        for _ in range(0, max(len(unique), 1), ASSET_ID_BATCH):
+            self._call("resources_by_asset_ids", self.calls.admin)
+        return {i: self.assets[i] for i in unique if i in self.assets}
 
     def asset(self, asset_id: str) -> Asset | None:
         return self.assets_by_ids([asset_id]).get(asset_id)
@@ -323,26 +341,42 @@ class FakeLibrary:
 @dataclass
 class FakeQueue:
     """The MessageQueue contract over lists: what was sent (work messages, and texts with their
-    delay), a depth the test sets, and held messages a dead-letter queue hands out."""
+    delay), the retry delays asked for, a live queue's answer to `has_waiting` (`waiting` looks
+    answer yes, then no), a depth the test sets, and held messages a dead-letter queue hands
+    out."""
 
-    name: str
-    dead_letter: str | None = None  # the name of its dead-letter queue
+    name: str = "facetag-live.fifo"
     sent: list[WorkMessage] = field(default_factory=list)
+    retries: list[tuple[str, int]] = field(default_factory=list)  # (receipt handle, delay)
+    waiting: int = 0
+    looks: int = 0
+    down: bool = False  # every send fails as SQS's would
+    dead_letter: str | None = None  # the name of its dead-letter queue
     texts: list[tuple[str, int]] = field(default_factory=list)
     held: list[Received] = field(default_factory=list)
     resent: list[Received] = field(default_factory=list)
     level: Depth = field(default_factory=lambda: Depth(0, 0, 0))
-    fail_sends: bool = False
+
+    def _sending(self) -> None:
+        if self.down:
+            raise QueueUnavailable(f"{self.name}: unreachable")
 
     def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None:
-        if self.fail_sends:
-            raise QueueUnavailable(f"{self.name}: refused")
+        self._sending()
         self.sent.extend(messages)
 
     def send_text(self, body: str, delay_s: int = 0) -> None:
-        if self.fail_sends:
-            raise QueueUnavailable(f"{self.name}: refused")
+        self._sending()
         self.texts.append((body, delay_s))
+
+    def retry_later(self, receipt_handle: str, delay_s: int) -> None:
+        self.retries.append((receipt_handle, delay_s))
+
+    def has_waiting(self) -> bool:
+        self.looks += 1
+        busy = self.waiting > 0
+        self.waiting = max(0, self.waiting - 1)
+        return busy
 
     def depth(self) -> Depth:
         return Depth(self.level.visible + len(self.held), self.level.in_flight,
@@ -355,8 +389,7 @@ class FakeQueue:
         return self.held[:max_messages]
 
     def resend(self, message: Received) -> None:
-        if self.fail_sends:
-            raise QueueUnavailable(f"{self.name}: refused")
+        self._sending()
         self.resent.append(message)
 
     def delete(self, receipt_handle: str) -> None:
@@ -379,5 +412,5 @@ class FakeParameters:
 # mypy checks the fakes against the contracts the real wrappers keep (chalicelib/stores.py).
 _faces: FaceStore = FakeFaces()
 _library: AssetLibrary = FakeLibrary()
-_queue: MessageQueue = FakeQueue("facetag-live.fifo")
+_queue: MessageQueue = FakeQueue()
 _parameters: ParameterStore = FakeParameters()

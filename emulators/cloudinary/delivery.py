@@ -24,7 +24,7 @@ _FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": 
 _CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
                   "GIF": "image/gif", "BMP": "image/bmp", "TIFF": "image/tiff"}
 _PARAM = re.compile(r"^([a-z]{1,3})_(.+)$")
-_KNOWN_PARAMS = {"c", "w", "h", "f", "q", "g", "dpr", "fl", "t", "e", "b", "ar"}
+_KNOWN_PARAMS = {"c", "w", "h", "f", "q", "g", "dpr", "fl", "t", "e", "b", "ar", "x", "y"}
 _VERSION = re.compile(r"^v\d+$")
 _SIGNATURE = re.compile(r"^s--[A-Za-z0-9_-]{8,32}--$")
 
@@ -36,10 +36,13 @@ class Transformation:
     height: int | None = None
     format: str | None = None  # Pillow format name
     quality: int | None = None
+    x: int | None = None  # c_crop: the region's top-left corner, in pixels
+    y: int | None = None
     extra: dict[str, str] = field(default_factory=dict)  # accepted and ignored (g_, fl_, …)
 
     def describe(self) -> str:
-        return f"{self.crop},{self.width},{self.height},{self.format},{self.quality}"
+        return (f"{self.crop},{self.width},{self.height},{self.format},{self.quality},"
+                f"{self.x},{self.y}")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,10 @@ def _parse_component(component: str) -> Transformation:
                 step.width = _dimension(value)
             elif name == "h":
                 step.height = _dimension(value)
+            elif name in ("x", "y"):
+                setattr(step, name, int(value))  # fractions (x_0.5) are not imitated
+                if getattr(step, name) < 0:
+                    raise BadRequest(f"Invalid offset {part}")
             elif name == "f":
                 if value == "auto":
                     step.format = "JPEG"  # no Accept negotiation here: auto means JPEG
@@ -148,6 +155,8 @@ def _resize(img: Image.Image, step: Transformation) -> Image.Image:
             return img  # c_limit never upscales
         size = (max(1, round(src_w * scale)), max(1, round(src_h * scale)))
         return img.resize(size, Image.Resampling.LANCZOS)
+    if crop == "crop" and (step.x is not None or step.y is not None):
+        return _region(img, step.x or 0, step.y or 0, w or src_w, h or src_h)
     if crop in ("fill", "lfill", "thumb", "crop", "pad"):
         target = (w or round(src_w * (h or src_h) / src_h), h or round(src_h * (w or src_w) / src_w))
         if crop == "lfill" and target[0] >= src_w and target[1] >= src_h:
@@ -156,6 +165,14 @@ def _resize(img: Image.Image, step: Transformation) -> Image.Image:
     # c_scale: exact size; one missing dimension keeps the aspect ratio.
     target = (w or max(1, round(src_w * h / src_h)), h or max(1, round(src_h * w / src_w)))  # type: ignore[operator]
     return img.resize(target, Image.Resampling.LANCZOS)
+
+
+def _region(img: Image.Image, x: int, y: int, w: int, h: int) -> Image.Image:
+    """c_crop with x_/y_: that region of the image, unscaled, cut where it leaves the image."""
+    src_w, src_h = img.size
+    if x >= src_w or y >= src_h:
+        raise BadRequest(f"Crop region ({x},{y}) lies outside the image ({src_w}x{src_h})")
+    return img.crop((x, y, min(src_w, x + w), min(src_h, y + h)))
 
 
 class Renderer:

@@ -2,13 +2,13 @@
 
 Properties, over a few thousand generated requests:
 - bad input never answers 500;
-- nothing is dispatched (so no Rekognition or Cloudinary call happens) unless the body carries
-  Cloudinary's signature, made with the API secret over exactly these bytes and this timestamp;
+- nothing is queued (so no worker does anything) unless the body carries Cloudinary's
+  signature, made with the API secret over exactly these bytes and this timestamp;
 - every way of bending the signature headers fails closed;
-- a correctly signed body of any JSON shape answers 200 or 400, and only well-formed typed events
-  reach the dispatcher.
+- a correctly signed body of any JSON shape answers 200 or 400, and only well-formed typed items
+  are queued.
 
-The dispatcher is a recorder and the secret is the test's own (as in test_webhook_route.py);
+The queue is a recorder and the secret is the test's own (as in test_webhook_route.py);
 fixtures are module-scoped because hypothesis runs many examples per test function.
 """
 
@@ -30,15 +30,9 @@ from hypothesis import strategies as st
 
 import app as app_module
 from chalicelib import runtime
-from chalicelib.assets import Asset, AssetRef
-from chalicelib.notifications import (
-    Actor,
-    AssetsDeleted,
-    AssetUploaded,
-    ContextChanged,
-    Event,
-    TagsChanged,
-)
+from chalicelib.assets import AssetRef
+from chalicelib.messages import Item, Process, WorkMessage
+from chalicelib.notifications import Actor, ContextChanged, TagsChanged
 from chalicelib.settings import ENV_NAMES
 
 PROJECT_DIR = str(Path(__file__).resolve().parents[2])
@@ -85,14 +79,14 @@ def encode(payload: object) -> bytes:
 
 @dataclass
 class Route:
-    """The route with a recording dispatcher; `secret` is what the app believes it is."""
+    """The route with a recording queue; `secret` is what the app believes it is."""
 
     client: Any
-    dispatched: list[Event] = field(default_factory=list)
+    queued: list[Item] = field(default_factory=list)
     secret: str = SECRET
 
     def post(self, body: bytes, headers: dict[str, str]) -> Any:
-        self.dispatched.clear()
+        self.queued.clear()
         return self.client.http.post(PATH, body=body, headers=headers)
 
     def signed(self, body: bytes, algorithm: str = "sha1") -> dict[str, str]:
@@ -110,11 +104,10 @@ def route() -> Iterator[Route]:
         with Client(app_module.app, stage_name="dev", project_dir=PROJECT_DIR) as client:
             state = Route(client)
 
-            def dispatch(events: Sequence[Event]) -> list[str]:
-                state.dispatched.extend(events)
-                return ["done"] * len(events)
+            def enqueue(messages: Sequence[WorkMessage]) -> None:
+                state.queued.extend(i for m in messages for i in m.items)
 
-            patch.setattr(runtime, "dispatch", dispatch)
+            patch.setattr(runtime, "enqueue", enqueue)
             patch.setattr(runtime, "secret", lambda: state.secret)
             patch.setattr(runtime, "newer_secret", lambda: None)  # not rotated
             yield state
@@ -127,16 +120,17 @@ FAST = settings(max_examples=250, deadline=None, database=None,
 
 def assert_refused(route: Route, response: Any) -> None:
     assert response.status_code in REFUSED, (response.status_code, response.body[:200])
-    assert route.dispatched == []
+    assert route.queued == []
 
 
 def test_the_valid_requests_are_accepted(route: Route) -> None:
-    """The baseline the properties below bend: each valid notification is dispatched."""
+    """The baseline the properties below bend: each valid notification is answered, and each
+    but the deletion (left to reconciliation) is queued."""
     for payload in VALID:
         body = encode(payload)
         response = route.post(body, route.signed(body))
         assert response.status_code == 200, response.json_body
-        assert len(route.dispatched) == 1
+        assert len(route.queued) == (0 if payload is DELETED else 1)
 
 
 # --- random and mutated requests -----------------------------------------------------------
@@ -241,7 +235,7 @@ def test_header_names_in_any_case_work_but_padded_values_do_not(
     signature = sign(body, timestamp)
     headers = {"Content-Type": "application/json", ts_name: timestamp, sig_name: signature}
     assert route.post(body, headers).status_code == 200
-    assert len(route.dispatched) == 1
+    assert len(route.queued) == (0 if payload is DELETED else 1)
     assume(pad != ("", ""))
     before, after = pad
     if padded in ("timestamp", "both"):
@@ -289,7 +283,7 @@ TIMESTAMP_BENDS = st.one_of(
 def test_bent_timestamps_fail_closed_even_when_signed_over(
         route: Route, payload: dict[str, Any], bend: str) -> None:
     """The signature is made with the real secret over the bent timestamp, so only the
-    timestamp's own checks stand between it and a dispatch."""
+    timestamp's own checks stand between it and the queue."""
     body = encode(payload)
     timestamp = bend.format(now_ts(), now_ts()) if "{}" in bend else bend
     # A plain decimal timestamp of ten digits or fewer is no bend at all.
@@ -413,7 +407,7 @@ def notification_shapes(draw: st.DrawFn) -> Any:
     return body
 
 
-def _well_formed(event: Event) -> bool:
+def _well_formed(item: Item) -> bool:
     def ref_ok(ref: AssetRef) -> bool:
         return all(isinstance(v, str) and v for v in (ref.asset_id, ref.public_id,
                                                       ref.delivery_type)) \
@@ -425,23 +419,17 @@ def _well_formed(event: Event) -> bool:
     def actor_ok(actor: Actor) -> bool:
         return all(v is None or isinstance(v, str) for v in (actor.source, actor.id))
 
-    if isinstance(event, AssetUploaded):
-        asset: Asset = event.asset
-        return (ref_ok(asset.ref) and strings(asset.tags) and actor_ok(event.actor)
-                and all(isinstance(k, str) and isinstance(v, str)
-                        for k, v in asset.context.items())
-                and all(v is None or (isinstance(v, int) and not isinstance(v, bool))
-                        for v in (asset.version, asset.width, asset.height, asset.bytes)))
-    if isinstance(event, TagsChanged):
-        return ref_ok(event.ref) and strings(event.added) and strings(event.removed) \
-            and bool(event.added or event.removed)
-    if isinstance(event, ContextChanged):
-        return ref_ok(event.ref) and strings(event.removed) and bool(
-            event.changed or event.removed) and all(
-            isinstance(k, str) and k and isinstance(v, str) for k, v in event.changed.items())
-    if isinstance(event, AssetsDeleted):
-        return bool(event.refs) and all(ref_ok(r) for r in event.refs)
-    return False  # Ignored events are never dispatched
+    if isinstance(item, Process):
+        return ref_ok(item.ref) and (item.version is None or (
+            isinstance(item.version, int) and not isinstance(item.version, bool)))
+    if isinstance(item, TagsChanged):
+        return ref_ok(item.ref) and strings(item.added) and strings(item.removed) \
+            and bool(item.added or item.removed) and actor_ok(item.actor)
+    if isinstance(item, ContextChanged):
+        return ref_ok(item.ref) and strings(item.removed) and bool(
+            item.changed or item.removed) and actor_ok(item.actor) and all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in item.changed.items())
+    return False
 
 
 @settings(max_examples=700, deadline=None, database=None,
@@ -452,13 +440,15 @@ def test_signed_bodies_of_any_shape_answer_200_or_400(route: Route, payload: Any
     response = route.post(body, route.signed(body))
     assert response.status_code in (200, 400), (response.status_code, response.body[:300])
     if response.status_code == 400:
-        assert route.dispatched == []
+        assert route.queued == []
         return
     answer = response.json_body
-    processed = answer.get("processed", [])
-    assert len([o for o in processed if "asset_ids" in o]) == len(route.dispatched)
-    for event in route.dispatched:
-        assert _well_formed(event), event
+    events = answer.get("events", [])
+    queued = [e for e in events if e.get("outcome") == "queued"]
+    assert len({i for e in queued for i in e["asset_ids"]}) == answer.get("queued", 0)
+    assert {i.ref.asset_id for i in route.queued} == {i for e in queued for i in e["asset_ids"]}
+    for item in route.queued:
+        assert _well_formed(item), item
 
 
 @pytest.mark.parametrize("body", [
@@ -474,5 +464,5 @@ def test_signed_bodies_of_any_shape_answer_200_or_400(route: Route, payload: Any
 def test_pathological_signed_bodies_never_answer_500(route: Route, body: bytes) -> None:
     response = route.post(body, route.signed(body))
     assert response.status_code in (200, 400), (response.status_code, response.body[:300])
-    for event in route.dispatched:
-        assert _well_formed(event), event
+    for item in route.queued:
+        assert _well_formed(item), item

@@ -155,3 +155,31 @@ def test_sixteen_bit_greyscale_png_keeps_its_tones(cloudinary_sdk: SdkHandle) ->
     uploaded = cloudinary.uploader.upload(buffer.getvalue(), public_id="ramp16")
     image = Image.open(io.BytesIO(fetch(facetag_url("ramp16", uploaded["version"])).data))
     assert 110 < ImageStat.Stat(image.convert("L")).mean[0] < 145
+
+
+def test_a_face_crop_url_delivers_that_region_filled_to_a_square(cloudinary_sdk: SdkHandle) -> None:
+    from chalicelib.assets import AssetRef
+    from chalicelib.delivery import face_crop_url
+    from chalicelib.face_values import BoundingBox
+
+    image = Image.new("RGB", (400, 200), (0, 0, 255))
+    image.paste((255, 0, 0), (200, 50, 300, 150))  # the "face": a red square
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    uploaded = cloudinary.uploader.upload(buffer.getvalue(), public_id="events/group")
+    url = face_crop_url(AssetRef(uploaded["asset_id"], "events/group"), uploaded["version"],
+                        BoundingBox(0.5, 0.25, 0.25, 0.5), 400, 200, size=64, margin=0.0)
+    assert "c_crop,h_100,w_100,x_200,y_50/c_fill,h_64,w_64" in url
+    response = fetch(url)
+    assert response.status == 200
+    with Image.open(io.BytesIO(response.data)) as crop:
+        assert crop.size == (64, 64)
+        red, _, blue = crop.convert("RGB").getpixel((32, 32))
+        assert red > 200 and blue < 60  # the face, not the background
+
+
+def test_a_crop_region_outside_the_image_is_refused(cloudinary_sdk: SdkHandle) -> None:
+    uploaded = cloudinary.uploader.upload(jpeg_bytes(100, 100), public_id="small")
+    url, _ = cloudinary.utils.cloudinary_url("small", crop="crop", x=150, y=0, width=10,
+                                             height=10, version=uploaded["version"])
+    assert fetch(str(url)).status == 400

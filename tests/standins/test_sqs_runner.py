@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from emulators.sqs_runner import EventSource, SqsRunner
+from emulators.sqs_runner import EventSource, InvocationContext, SqsRunner
 from emulators.stack import stack_env
 from tests.servers import RunningServer
 
@@ -249,3 +249,30 @@ def test_waiting_for_a_drain_gives_up_at_its_deadline(sqs: Any, moto_server: Run
     with SqsRunner(moto_server.url, [EventSource(url, recorder)]) as runner, pytest.raises(
             TimeoutError):
         runner.wait_until_drained(timeout=0.3)
+
+
+def test_the_context_counts_down_from_the_functions_timeout_and_stops_at_zero() -> None:
+    now = [100.0]
+    context = InvocationContext("work_live", timeout_s=120, clock=lambda: now[0], started=100.0)
+    assert context.get_remaining_time_in_millis() == 120_000
+    now[0] = 101.5
+    assert context.get_remaining_time_in_millis() == 118_500
+    now[0] = 300.0
+    assert context.get_remaining_time_in_millis() == 0
+
+
+def test_each_invocation_gets_its_sources_function_name_and_a_fresh_countdown(
+        sqs: Any, moto_server: RunningServer) -> None:
+    url, _ = make_queue(sqs, "named")
+    send(sqs, url, "a", "b")
+    seen: list[tuple[str, int]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        seen.append((context.function_name, context.get_remaining_time_in_millis()))
+
+    source = EventSource(url, handler, batch_size=1, maximum_concurrency=1,
+                         function_name="work_backfill", timeout_s=60)
+    with SqsRunner(moto_server.url, [source]) as runner:
+        runner.wait_until_drained()
+    assert [name for name, _ in seen] == ["work_backfill", "work_backfill"]
+    assert all(50_000 < remaining <= 60_000 for _, remaining in seen)

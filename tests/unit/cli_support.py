@@ -17,6 +17,7 @@ from chalicelib.stores import AssetLibrary, MessageQueue, ParameterStore
 from chalicelib.tagging import Outcome, Tagger
 from facetag_cli.cli import cli
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeParameters, FakeQueue
+from tests.unit.worker_support import MessageFailed, deliver, deliver_all
 
 LIBRARIAN = Actor("ui", "librarian")
 
@@ -71,7 +72,7 @@ class FakeWiring:
         """An upload through the app's own flow: `faces` are the identities on the photo."""
         self.faces.photos[asset_id] = [FaceSpec(identity) for identity in faces]
         asset = self.library.add(asset_id, f"photos/{asset_id}", tags)
-        return self.tagger().handle(AssetUploaded(asset, LIBRARIAN))
+        return deliver(self.tagger(), AssetUploaded(asset, LIBRARIAN))
 
     def train(self, asset_id: str, identity: str, name: str) -> Outcome:
         return self.upload(asset_id, identity, tags=(f"train:{name}",))

@@ -114,10 +114,10 @@ def test_a_next_page_message_that_failed_to_go_is_sent_by_the_retry() -> None:
     world = World(600)
     world.start()
     body = world.scans.texts[0][0]
-    world.scans.fail_sends = True
+    world.scans.down = True
     with pytest.raises(QueueUnavailable):
         world.scan.handle(body)  # page 0 done, page 1's message refused
-    world.scans.fail_sends = False
+    world.scans.down = False
     world.library.requests.clear()
     assert world.scan.handle(body) == "announced"  # SQS hands page 0 out again
     assert searches(world.library) == 0 and len(world.backfill.sent) == 5
@@ -187,6 +187,6 @@ def test_the_scan_function_hands_each_message_of_its_batch_to_the_scan() -> None
             mock.patch.object(runtime, "media_library", return_value=world.library), \
             mock.patch.object(runtime, "parameters", return_value=world.parameters), \
             mock.patch.object(runtime, "queue", side_effect=queues.__getitem__):
-        answer = runtime.backfill_scan([world.scans.texts[0][0]])
+        answer = runtime.backfill_scan({"Records": [{"body": world.scans.texts[0][0]}]}, None)
     assert answer == {"batchItemFailures": []}
     assert world.state().status is RunStatus.SCANNED and len(world.backfill.sent) == 1

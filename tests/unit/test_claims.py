@@ -16,6 +16,7 @@ from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.settings import Settings
 from chalicelib.tagging import Outcome, Tagger
 from tests.fakes import MAX_FACES_PER_USER, MAX_TAGS_PER_ASSET, FaceSpec, FakeFaces, FakeLibrary
+from tests.unit.worker_support import MessageFailed, deliver, deliver_all
 
 JANE, MALLORY = PersonName.parse("Jane Doe"), PersonName.parse("Mallory")
 LIBRARIAN = Actor("api", "librarian-key")
@@ -38,7 +39,7 @@ def upload(world: World) -> Upload:
            context: dict[str, str] | None = None) -> Outcome:
         faces.photos[asset_id] = specs
         asset = library.add(asset_id, f"photos/{asset_id}", tags, context)
-        return tagger.handle(AssetUploaded(asset, LIBRARIAN))
+        return deliver(tagger, AssetUploaded(asset, LIBRARIAN))
     return go
 
 

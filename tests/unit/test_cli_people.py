@@ -44,7 +44,8 @@ def test_people_lists_each_person_with_faces_and_training_assets(wiring: FakeWir
     assert table.exit_code == 0
     assert table.stdout.splitlines() == ["NAME      FACES  TRAINING ASSETS",
                                          "Jane Doe      1                1",
-                                         "John Roe      1                1"]
+                                         "John Roe      1                1",
+                                         "2 named, 0 unnamed."]
 
 
 def test_people_without_anyone_says_how_to_start() -> None:

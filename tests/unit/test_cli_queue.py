@@ -71,7 +71,7 @@ def test_redrive_max_moves_at_most_that_many_across_the_queues() -> None:
 def test_a_refused_resend_leaves_the_message_in_the_dead_letter_queue() -> None:
     wiring = stack()
     dead(wiring, LIVE_DLQ, 2)
-    wiring.fake_queue(LIVE).fail_sends = True
+    wiring.fake_queue(LIVE).down = True
     result = facetag(wiring, "queue", "redrive", "--queue", "live")
     assert result.exit_code == 1 and one_sentence(result.stderr).startswith("facetag: SQS:")
     assert len(wiring.fake_queue(LIVE_DLQ).held) == 2

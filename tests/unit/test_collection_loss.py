@@ -13,6 +13,7 @@ from chalicelib.reconcile import Options, Window, reconcile
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.unit.worker_support import MessageFailed, deliver, deliver_all
 
 JANE = PersonName.parse("Jane Doe")
 LIBRARIAN = Actor("api", "librarian-key")
@@ -29,7 +30,7 @@ def world() -> World:
 def upload(world: World, asset_id: str, identity: str, tags: tuple[str, ...] = ()) -> None:
     tagger, faces, library = world
     faces.photos[asset_id] = [FaceSpec(identity)]
-    tagger.handle(AssetUploaded(library.add(asset_id, f"photos/{asset_id}", tags), LIBRARIAN))
+    deliver(tagger, AssetUploaded(library.add(asset_id, f"photos/{asset_id}", tags), LIBRARIAN))
 
 
 def tags_changed(world: World, asset_id: str, added: tuple[str, ...] = (),
@@ -39,7 +40,7 @@ def tags_changed(world: World, asset_id: str, added: tuple[str, ...] = (),
         library.add_tags([f"photos/{asset_id}"], added)
     if removed:
         library.remove_tags([f"photos/{asset_id}"], removed)
-    return str(tagger.handle(TagsChanged(AssetRef(asset_id, f"photos/{asset_id}"), added,
+    return str(deliver(tagger, TagsChanged(AssetRef(asset_id, f"photos/{asset_id}"), added,
                                          removed, LIBRARIAN)))
 
 
@@ -107,7 +108,7 @@ def test_a_deletion_and_a_sweep_after_the_loss_end_without_error(world: World) -
     lose_the_collection(faces)
     library.assets.pop("p1")
 
-    assert tagger.handle(AssetsDeleted((AssetRef("p1", "photos/p1"),), LIBRARIAN)).kind == (
+    assert deliver(tagger, AssetsDeleted((AssetRef("p1", "photos/p1"),), LIBRARIAN)).kind == (
         "deferred")
     summary = reconcile(tagger)
     assert (summary.removed, summary.failed, summary.stopped_early) == (0, 0, False)

@@ -13,6 +13,7 @@ from chalicelib.reconcile import Options, reconcile
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.unit.worker_support import MessageFailed, deliver, deliver_all
 
 JANE = PersonName.parse("Jane Doe")
 LIBRARIAN = Actor("api", "librarian-key")
@@ -28,14 +29,14 @@ def world() -> World:
 def upload(world: World, asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = ()) -> None:
     tagger, faces, library = world
     faces.photos[asset_id] = specs
-    tagger.handle(AssetUploaded(library.add(asset_id, f"photos/{asset_id}", tags), LIBRARIAN))
+    deliver(tagger, AssetUploaded(library.add(asset_id, f"photos/{asset_id}", tags), LIBRARIAN))
 
 
 def delete(world: World, *asset_ids: str) -> str:
     """The librarian deletes assets; Cloudinary notifies. Returns the outcome's kind."""
     tagger, _, library = world
     refs = tuple(library.assets.pop(a).ref for a in asset_ids)
-    return tagger.handle(AssetsDeleted(refs, LIBRARIAN)).kind
+    return deliver(tagger, AssetsDeleted(refs, LIBRARIAN)).kind
 
 
 def pad(faces: FakeFaces, count: int) -> None:

@@ -41,6 +41,8 @@ def test_each_documented_default_is_the_real_default() -> None:
         documented = rows[ENV_NAMES[f.name]].strip("`")
         if value in (None, ()):
             assert documented.startswith("(")
+        elif isinstance(value, bool):
+            assert documented == str(value).lower()
         elif isinstance(value, float):
             assert float(documented) == value
         else:

@@ -13,15 +13,17 @@ from pathlib import Path
 
 from emulators.processes import PROJECT_DIR
 
-# The wrappers, their errors and retries, the SSM secret reader, and the counting of calls.
+# The wrappers, their errors and retries, the SSM secret reader, the counting of calls, and the
+# operator's Lambda wrapper.
 MAY_IMPORT_SDK_INTERNALS = {"chalicelib/faces.py", "chalicelib/face_errors.py",
                             "chalicelib/face_consistency.py",
                             "chalicelib/library.py", "chalicelib/library_errors.py",
                             "chalicelib/queues.py", "chalicelib/credentials.py",
                             "chalicelib/calls.py", "chalicelib/parameters.py",
-                            "chalicelib/queue_age.py"}
+                            "chalicelib/queue_age.py", "facetag_cli/event_sources.py"}
 SDK_INTERNALS = ("boto3", "botocore", "cloudinary.exceptions")
-WRAPPERS = {"chalicelib/faces.py", "chalicelib/library.py", "chalicelib/queues.py"}
+WRAPPERS = {"chalicelib/faces.py", "chalicelib/library.py", "chalicelib/queues.py",
+            "facetag_cli/event_sources.py"}
 CLIENT_INTERNALS = (".client.exceptions", ".meta.events")
 
 

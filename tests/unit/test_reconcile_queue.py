@@ -12,6 +12,7 @@ from chalicelib.reconcile import reconcile
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeQueue
+from tests.unit.worker_support import deliver
 
 LIBRARIAN = Actor("api", "librarian-key")
 
@@ -45,8 +46,8 @@ def test_a_run_with_an_outbox_queues_the_work_in_chunks_and_calls_no_rekognition
 def test_the_sweep_of_deleted_assets_stays_in_the_run() -> None:
     tagger, faces, library = world()
     faces.photos["p1"] = [FaceSpec("bob"), FaceSpec("carol")]
-    tagger.handle(AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
-    tagger.handle(AssetsDeleted((library.assets.pop("p1").ref,), LIBRARIAN))
+    deliver(tagger, AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
+    deliver(tagger, AssetsDeleted((library.assets.pop("p1").ref,), LIBRARIAN))
     outbox = FakeQueue("facetag-backfill.fifo")
     assert reconcile(tagger, outbox=outbox).removed == 2
     assert outbox.sent == [] and faces.stored == {}
@@ -55,7 +56,7 @@ def test_the_sweep_of_deleted_assets_stays_in_the_run() -> None:
 def test_a_queue_that_refuses_stops_the_run_for_the_next_one() -> None:
     tagger, faces, library = world()
     missed(faces, library, 3)
-    summary = reconcile(tagger, outbox=FakeQueue("facetag-backfill.fifo", fail_sends=True))
+    summary = reconcile(tagger, outbox=FakeQueue("facetag-backfill.fifo", down=True))
     assert summary.stopped_early and "backfill queue" in summary.reason
     assert summary.queued == 0 and faces.requests.count("IndexFaces") == 0
 

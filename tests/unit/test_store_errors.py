@@ -1,7 +1,7 @@
 """The flows on the fakes meet the stores' own errors and counts: what each leads to.
 
-A problem with the image is written on the asset; anything transient propagates (the webhook
-answers 503, reconciliation counts a failure); throttling and rate limits stop a
+A problem with the image is written on the asset; anything transient propagates (the worker
+hands the message back to its queue, reconciliation counts a failure); throttling and rate limits stop a
 reconciliation run, which reports the calls its stores counted.
 """
 
@@ -28,6 +28,7 @@ from chalicelib.reconcile import Options, reconcile
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.unit.worker_support import MessageFailed, deliver, deliver_all
 
 LIBRARIAN = Actor("api", "librarian-key")
 World = tuple[Tagger, FakeFaces, FakeLibrary]
@@ -49,7 +50,7 @@ def photos(world: World, count: int) -> None:
 def test_an_image_rekognition_cannot_use_is_marked_with_the_reason(world: World) -> None:
     tagger, faces, library = world
     faces.errors["IndexFaces"] = UnusableImage("the image format cannot be read")
-    outcome = tagger.handle(AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
+    outcome = deliver(tagger, AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
     assert outcome.kind == "error"
     assert library.assets["p1"].context["facetag_error"] == "the image format cannot be read"
     assert "facetag:error" in library.assets["p1"].tags
@@ -58,7 +59,7 @@ def test_an_image_rekognition_cannot_use_is_marked_with_the_reason(world: World)
 def test_an_image_cloudinary_cannot_render_is_marked_with_the_reason(world: World) -> None:
     tagger, _, library = world
     library.errors["download"] = DeliveryRefused("Cloudinary could not render the image (bad)")
-    tagger.handle(AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
+    deliver(tagger, AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
     assert library.assets["p1"].context["facetag_error"] == (
         "Cloudinary could not render the image (bad)")
 
@@ -66,27 +67,27 @@ def test_an_image_cloudinary_cannot_render_is_marked_with_the_reason(world: Worl
 def trained_and_uploaded(world: World) -> None:
     tagger, faces, library = world
     faces.photos.update(t1=[FaceSpec("jane")], p1=[FaceSpec("jane")])
-    tagger.handle(AssetUploaded(library.add("t1", "photos/t1", ["train:Jane"]), LIBRARIAN))
-    tagger.handle(AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
+    deliver(tagger, AssetUploaded(library.add("t1", "photos/t1", ["train:Jane"]), LIBRARIAN))
+    deliver(tagger, AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
 
 
 def unmarked(library: FakeLibrary, asset_id: str) -> bool:
     return not any(t.startswith("facetag:") for t in library.assets[asset_id].tags)
 
 
-def test_rekognition_unavailable_propagates_and_leaves_no_marker(world: World) -> None:
+def test_rekognition_unavailable_fails_the_message_and_leaves_no_marker(world: World) -> None:
     _, faces, library = world
     faces.errors["SearchUsers"] = FacesUnavailable("Rekognition answered InternalServerError")
-    with pytest.raises(FacesUnavailable):
+    with pytest.raises(MessageFailed):
         trained_and_uploaded(world)
     assert "facetag:trained" in library.assets["t1"].tags
     assert unmarked(library, "p1")
 
 
-def test_cloudinary_unavailable_propagates_and_leaves_no_marker(world: World) -> None:
+def test_cloudinary_unavailable_fails_the_message_and_leaves_no_marker(world: World) -> None:
     _, _, library = world
     library.errors["add_context"] = LibraryUnavailable("Cloudinary answered an error (500)")
-    with pytest.raises(LibraryUnavailable):
+    with pytest.raises(MessageFailed):
         trained_and_uploaded(world)
     assert unmarked(library, "t1")
 

@@ -1,0 +1,107 @@
+"""Re-clustering: the unknown faces already in the collection become unnamed people.
+
+For libraries processed before unnamed people existed, or after a threshold change. The faces
+no user holds are listed (ListFaces, 4,096 a page) and handed out in chunks (`CHUNK`, as the
+queue's backfill messages carry them); `Rebuild.chunk` is what a worker calls per chunk. Per
+face one SearchFaces at the suggestion threshold: a neighbour held by a named person (hidden or
+not) means the face is that person's, left alone; the neighbours at the match threshold then
+decide as for a new face (clusters.py: join, merge or found). The photos of the faces placed get
+the unnamed tag at the end of the chunk: one Admin read per 100 photos and one tag write per
+unnamed person. With `dry_run` nothing is written: the chunk's own decisions are kept in
+memory, so what it reports is what a real run would do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from .clusters import Clusters, Found, Join, placement
+from .face_values import FaceMatch, StoredFace
+from .recognition import person_of
+from .settings import Settings
+from .stores import AssetLibrary, FaceStore
+from .unnamed import founded_by
+
+CHUNK = 100
+
+
+@dataclass
+class Rebuilt:
+    faces: int = 0  # unassigned faces looked at
+    joined: int = 0
+    founded: int = 0  # unnamed people founded
+    merged: int = 0
+    tagged: int = 0  # photos given an unnamed tag
+    new_people: list[str] = field(default_factory=list)
+
+    def add(self, other: Rebuilt) -> None:
+        self.faces += other.faces
+        self.joined += other.joined
+        self.founded += other.founded
+        self.merged += other.merged
+        self.tagged += other.tagged
+        self.new_people += other.new_people
+
+
+def unassigned(faces: FaceStore) -> Iterator[StoredFace]:
+    """The faces no user holds: unknown faces, and faces of photos facetag never matched."""
+    return (f for f in faces.all_faces() if not f.user_id)
+
+
+def chunks(items: Sequence[StoredFace], size: int = CHUNK) -> Iterator[list[StoredFace]]:
+    for i in range(0, len(items), size):
+        yield list(items[i:i + size])
+
+
+class Rebuild:
+    def __init__(self, settings: Settings, faces: FaceStore, library: AssetLibrary) -> None:
+        self.settings = settings
+        self.faces = faces
+        self.clusters = Clusters(settings, faces, library)
+
+    def chunk(self, faces: Sequence[StoredFace], dry_run: bool = False) -> Rebuilt:
+        s = self.settings
+        done = Rebuilt()
+        placed: dict[str, str] = {}  # face id -> unnamed person, decided in this chunk
+        tag: dict[str, set[str]] = {}  # unnamed person -> asset ids
+        for face in faces:
+            if face.face_id in placed:
+                continue
+            done.faces += 1
+            near = self.faces.search_faces(face.face_id, s.suggest_threshold)
+            seen = [replace(n, user_id=placed.get(n.face_id, n.user_id)) for n in near]
+            if any(n.user_id and person_of(n.user_id) for n in seen):
+                continue  # a named person's face
+            decision = placement(face, [n for n in seen if n.similarity >= s.match_threshold],
+                                 s.cluster_min_faces)
+            user_id = self._apply(face, decision, dry_run, done)
+            if user_id is None:
+                continue
+            members: Sequence[FaceMatch | StoredFace] = (
+                decision.founders if isinstance(decision, Found) else ())
+            for member in (face, *members):
+                placed[member.face_id] = user_id
+                tag.setdefault(user_id, set()).add(member.asset_id)
+        if not dry_run:
+            for user_id, asset_ids in tag.items():
+                done.tagged += self.clusters.tags.add(asset_ids, user_id)
+        else:
+            done.tagged = len({a for ids in tag.values() for a in ids})
+        return done
+
+    def _apply(self, face: StoredFace, decision: Join | Found | None, dry_run: bool,
+               done: Rebuilt) -> str | None:
+        if decision is None:
+            return None
+        if isinstance(decision, Join):
+            done.joined += 1
+            done.merged += len(decision.merged)
+            return decision.target if dry_run else self.clusters.apply(face, decision)
+        done.founded += 1
+        if dry_run:
+            user_id = founded_by([face.face_id, *(f.face_id for f in decision.founders)])
+        else:
+            user_id = self.clusters.apply(face, decision) or ""
+        done.new_people.append(user_id)
+        return user_id

@@ -1,0 +1,86 @@
+"""Tags of unnamed people on other assets than the one being processed, in batches.
+
+When faces on earlier photos found an unnamed person, when two unnamed people become one, and
+when one is named, the photos that show it change tags. They are found by their ids (100 a
+read) or, for a tag being replaced, by one Search (500 a page, every page read before any write,
+because the writes change what the search returns); each tag is then written once per delivery
+type and 1,000 assets (the library splits larger batches). A photo opted out, or where a
+librarian removed the tag before, is left as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
+from . import state, unnamed
+from .assets import Asset
+from .decide import left_alone
+from .library import quoted
+from .library_errors import WriteRefused
+from .settings import Settings
+from .stores import AssetLibrary
+
+log = logging.getLogger("facetag.unnamed_tags")
+
+
+class UnnamedTags:
+    def __init__(self, settings: Settings, library: AssetLibrary) -> None:
+        self.settings = settings
+        self.library = library
+
+    def add(self, asset_ids: Iterable[str], user_id: str) -> int:
+        """The unnamed person's tag on these assets; returns how many were tagged."""
+        s = self.settings
+        ids = list(dict.fromkeys(asset_ids))
+        if not s.unnamed_tags or not ids:
+            return 0
+        tag = unnamed.tag(user_id, s)
+        wanted = [a for a in self.library.assets_by_ids(ids).values()
+                  if tag not in a.tags and self._welcome(a, user_id)]
+        return self._write(wanted, tag, self.library.add_tags)
+
+    def holders(self, user_id: str) -> list[Asset]:
+        """Every asset carrying the unnamed person's tag."""
+        expression = f'tags="{quoted(unnamed.tag(user_id, self.settings))}"'
+        found: list[Asset] = []
+        cursor = None
+        while True:
+            page = self.library.search(expression, cursor)
+            found.extend(page.assets)
+            cursor = page.next_cursor
+            if not cursor:
+                return found
+
+    def replace(self, user_id: str, new_tag: str | None,
+                refuses: Callable[[Asset], bool]) -> int:
+        """The unnamed person's tag becomes `new_tag` (None: just goes) on every asset that
+        carries it, except that assets that `refuses` get no new tag; returns the holders."""
+        old_tag = unnamed.tag(user_id, self.settings)
+        holders = self.holders(user_id)
+        if new_tag is not None:
+            self._write([a for a in holders if new_tag not in a.tags and not refuses(a)],
+                        new_tag, self.library.add_tags)
+        self._write(holders, old_tag, self.library.remove_tags)
+        return len(holders)
+
+    def _welcome(self, asset: Asset, user_id: str) -> bool:
+        s = self.settings
+        return left_alone(asset, s) is None and user_id not in state.read(asset, s).rejected
+
+    @staticmethod
+    def _write(assets: Sequence[Asset], tag: str,
+               write: Callable[[Sequence[str], Sequence[str], str], list[str]]) -> int:
+        by_type: dict[str, list[str]] = {}
+        for asset in assets:
+            by_type.setdefault(asset.ref.delivery_type, []).append(asset.public_id)
+        written = 0
+        for delivery_type, public_ids in by_type.items():
+            try:
+                written += len(write(public_ids, [tag], delivery_type))
+            except WriteRefused as refused:
+                # At Cloudinary's 1,000 tags: the others are written, these keep what they had.
+                log.warning("unnamed tag refused", extra={"refused": len(refused.refused),
+                                                          "reason": refused.reason})
+                written += len(refused.applied)
+        return written

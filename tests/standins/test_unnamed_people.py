@@ -1,0 +1,31 @@
+"""Unnamed people on the local Rekognition server with real photos: the PyPI photos, nobody
+trained, make one unnamed person per real person, none mixing two."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import unnamed
+from chalicelib.faces import FaceIndex
+from chalicelib.notifications import Actor, AssetUploaded
+from chalicelib.settings import Settings
+from chalicelib.tagging import Tagger
+from tests.cluster_photos import pypi_library, quality
+
+
+def test_the_pypi_photos_make_one_pure_unnamed_person_per_real_person(rekognition: Any) -> None:
+    settings = Settings()
+    faces = FaceIndex(rekognition, settings.collection_id)
+    library = pypi_library()
+    tagger = Tagger(settings, faces, library)
+    for asset in list(library.assets.values()):
+        tagger.handle(AssetUploaded(asset, Actor("api", "librarian")))
+    found = quality(faces, library, list(faces.all_faces()))
+    assert found.people == {"Barack Obama": 7, "Joe Biden": 4}
+    assert sorted(c.most_common(1)[0][0] for c in found.clusters.values()) == [
+        "Barack Obama", "Joe Biden"]
+    assert found.purity == 1.0 and found.completeness == 1.0
+    for user_id in found.clusters:
+        tag = unnamed.tag(user_id, settings)
+        holders = {a.asset_id for a in library.assets.values() if tag in a.tags}
+        assert holders == {f.asset_id for f in faces.user_faces(user_id)}

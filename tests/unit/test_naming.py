@@ -1,0 +1,112 @@
+"""Naming an unnamed person, on in-memory stand-ins: through a training label on one of its
+photos or directly; its faces and tags become the person's, in batched calls."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from chalicelib import unnamed
+from chalicelib.names import PersonName
+from chalicelib.naming import UnknownUnnamed
+from chalicelib.notifications import TagsChanged
+from chalicelib.settings import Settings
+from chalicelib.tagging import Tagger
+from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.unit.test_clusters import LIBRARIAN, Upload, World, unnamed_users, upload, world
+
+__all__ = ["upload", "world"]  # fixtures
+JANE = PersonName.parse("Jane Doe")
+
+
+def stranger(upload: Upload, faces: FakeFaces, photos: int = 3) -> str:
+    for i in range(photos):
+        upload(f"a{i}", [FaceSpec("bob")])
+    [user_id] = unnamed_users(faces)
+    return user_id
+
+
+def label(world: World, asset_id: str, tag: str) -> None:
+    tagger, _, library = world
+    library.add_tags([library.assets[asset_id].public_id], [tag])
+    tagger.handle(TagsChanged(library.assets[asset_id].ref, (tag,), (), LIBRARIAN))
+
+
+def test_a_training_label_on_a_photo_of_an_unnamed_person_names_it_everywhere(
+        world: World, upload: Upload) -> None:
+    _, faces, library = world
+    user_id = stranger(upload, faces)
+    label(world, "a1", "train:Jane Doe")
+    assert unnamed_users(faces) == {}
+    assert len(faces.users_[JANE.user_id]) == 3
+    for asset_id in ("a0", "a1", "a2"):
+        tags = library.assets[asset_id].tags
+        assert "person:Jane Doe" in tags
+        assert unnamed.tag(user_id, Settings()) not in tags
+    upload("later", [FaceSpec("bob")])
+    assert "person:Jane Doe" in library.assets["later"].tags
+
+
+def test_naming_into_an_existing_person_merges_them(world: World, upload: Upload) -> None:
+    tagger, faces, _ = world
+    faces.similarity[("jane", "bob")] = 30.0  # the librarian knows better than the faces
+    upload("t0", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    user_id = stranger(upload, faces)
+    named = tagger.trainer.naming.name(user_id, JANE)
+    assert named.merged and named.faces_moved == 3 and named.assets == 3
+    assert len(faces.users_[JANE.user_id]) == 4
+
+
+def test_a_photo_where_jane_was_rejected_loses_the_unnamed_tag_but_gets_no_name(
+        world: World, upload: Upload) -> None:
+    tagger, faces, library = world
+    user_id = stranger(upload, faces)
+    library.add_context(["photos/a2"], {"facetag_rejected": '["Jane Doe"]'})
+    tagger.trainer.naming.name(user_id, JANE)
+    assert "person:Jane Doe" not in library.assets["a2"].tags
+    assert not any(t.startswith("unnamed:") for t in library.assets["a2"].tags)
+
+
+@pytest.mark.parametrize("n", [3, 1500])
+def test_naming_costs_a_search_page_per_500_photos_and_a_write_per_1000(
+        world: World, upload: Upload, n: int) -> None:
+    tagger, faces, library = world
+    user_id = stranger(upload, faces)
+    tag = unnamed.tag(user_id, Settings())
+    for i in range(3, n):  # photos tagged beyond the faces the unnamed person holds
+        library.add(f"a{i}", f"photos/a{i}", (tag,))
+    library.requests.clear()
+    admin_before = library.calls.admin.total
+    named = tagger.trainer.naming.name(user_id, JANE)
+    assert named.assets == n
+    assert library.calls.admin.total - admin_before <= math.ceil(n / 100)
+    assert library.requests.count("search") == math.ceil(n / 500)
+    assert library.requests.count("add_tag") <= math.ceil(n / 1000)
+    assert library.requests.count("remove_tag") <= math.ceil(n / 1000)
+    assert all("person:Jane Doe" in a.tags and tag not in a.tags
+               for a in library.assets.values())
+
+
+def test_an_unknown_unnamed_person_cannot_be_named(world: World) -> None:
+    tagger, _, _ = world
+    with pytest.raises(UnknownUnnamed):
+        tagger.trainer.naming.name("u:0123456789ab", JANE)
+
+
+def test_a_full_person_takes_what_fits_and_the_rest_stay_unassigned() -> None:
+    faces, library = FakeFaces(), FakeLibrary()
+    tagger = Tagger(Settings(), faces, library)
+    faces.users_[JANE.user_id] = []
+    for i in range(85):  # Jane's training faces, indexed from earlier photos
+        faces.photos[f"j{i}"] = [FaceSpec("jane")]
+        faces.index_faces(b"", f"j{i}")
+    faces.users_[JANE.user_id] = list(faces.stored)
+    for i in range(3):
+        faces.photos[f"a{i}"] = [FaceSpec("bob")]
+        library.add(f"a{i}", f"photos/a{i}")
+        tagger.process(library.assets[f"a{i}"])
+    [user_id] = unnamed_users(faces)
+    named = tagger.trainer.naming.name(user_id, JANE)
+    assert (named.faces_moved, named.faces_released) == (0, 3)
+    assert len(faces.users_[JANE.user_id]) == 85
