@@ -40,8 +40,10 @@ def work_of(event: Event, settings: Settings) -> Item | Outcome:
 
 
 def _tags_concern_facetag(event: TagsChanged, s: Settings) -> bool:
-    """A training label added or removed, the skip tag removed, or a name removed (maybe a
-    rejection: whether facetag's own key removed it is the worker's to tell)."""
-    named = (s.train_tag_prefix, s.person_tag_prefix, s.suggest_tag_prefix)
+    """A training label added or removed, the skip tag removed, or a name or an unnamed
+    person's tag removed (maybe a rejection: whether facetag's own key removed it is the
+    worker's to tell)."""
+    named = (s.train_tag_prefix, s.person_tag_prefix, s.suggest_tag_prefix,
+             s.unnamed_tag_prefix)
     return (any(t.startswith(s.train_tag_prefix) for t in event.added)
             or any(t.startswith(named) or t == s.skip_tag for t in event.removed))

@@ -14,6 +14,7 @@ from chalicelib.notifications import TagsChanged
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.unit.worker_support import deliver
 from tests.unit.test_clusters import LIBRARIAN, Upload, World, unnamed_users, upload, world
 
 __all__ = ["upload", "world"]  # fixtures
@@ -30,7 +31,7 @@ def stranger(upload: Upload, faces: FakeFaces, photos: int = 3) -> str:
 def label(world: World, asset_id: str, tag: str) -> None:
     tagger, _, library = world
     library.add_tags([library.assets[asset_id].public_id], [tag])
-    tagger.handle(TagsChanged(library.assets[asset_id].ref, (tag,), (), LIBRARIAN))
+    deliver(tagger, TagsChanged(library.assets[asset_id].ref, (tag,), (), LIBRARIAN))
 
 
 def test_a_training_label_on_a_photo_of_an_unnamed_person_names_it_everywhere(
