@@ -77,7 +77,7 @@ def name_unnamed(wiring: Wiring, tag: str, new: str) -> None:
                       f"({settings.unnamed_tag_prefix}<12 hex digits>).")
     name = PersonName.parse(new)
     try:
-        done = wiring.tagger().trainer.naming.name(user_id, name)
+        done = wiring.tagger().trainer.naming.give_name(user_id, name)
     except UnknownUnnamed as exc:
         raise Problem(str(exc)) from None
     verb = "Merged" if done.merged else "Named"
