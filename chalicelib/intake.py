@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .decide import decide
 from .forgetting import deletion_deferred
-from .messages import Item, Process
+from .messages import AssetItem, Process
 from .notifications import AssetsDeleted, AssetUploaded, ContextChanged, Event, TagsChanged
 from .outcome import Outcome, OutcomeKind
 from .settings import Settings
@@ -20,7 +20,7 @@ from .settings import Settings
 NOTHING_TO_DO = "no change facetag acts on"
 
 
-def work_of(event: Event, settings: Settings) -> Item | Outcome:
+def work_of(event: Event, settings: Settings) -> AssetItem | Outcome:
     """The item to queue for this event, or the outcome of an event that needs no work."""
     if isinstance(event, AssetUploaded):
         decision = decide(event.asset, settings)
