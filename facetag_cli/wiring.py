@@ -14,7 +14,7 @@ from typing import Protocol
 from chalicelib import runtime
 from chalicelib.reconcile import Options, Progress, Summary, reconcile
 from chalicelib.settings import Settings
-from chalicelib.stores import AssetLibrary
+from chalicelib.stores import AssetLibrary, MessageQueue
 from chalicelib.tagging import Tagger
 from facetag_cli.event_sources import EventSources, make_lambda_client
 
@@ -29,6 +29,8 @@ class Wiring(Protocol):
     def reconcile(self, options: Options, progress: Progress) -> Summary: ...
 
     def event_sources(self) -> EventSources: ...
+
+    def queue(self, name: str) -> MessageQueue: ...
 
 
 class FromEnvironment:
@@ -48,3 +50,6 @@ class FromEnvironment:
 
     def event_sources(self) -> EventSources:
         return EventSources(make_lambda_client())
+
+    def queue(self, name: str) -> MessageQueue:
+        return runtime.queue(name)

@@ -15,7 +15,7 @@ from chalicelib.settings import Settings, from_env
 from chalicelib.stores import AssetLibrary
 from chalicelib.tagging import Outcome, Tagger
 from facetag_cli.cli import cli
-from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeQueue
 from tests.unit.worker_support import MessageFailed, deliver, deliver_all
 
 LIBRARIAN = Actor("ui", "librarian")
@@ -30,6 +30,7 @@ class FakeWiring:
     library: FakeLibrary = field(default_factory=FakeLibrary)
     summary: Summary = field(default_factory=Summary)  # what every reconciliation returns
     runs: list[Options] = field(default_factory=list)
+    queues: dict[str, FakeQueue] = field(default_factory=dict)  # by name, as sent to
 
     def settings(self) -> Settings:
         return from_env(self.environ)
@@ -39,6 +40,9 @@ class FakeWiring:
 
     def media_library(self) -> AssetLibrary:
         return self.library
+
+    def queue(self, name: str) -> FakeQueue:
+        return self.queues.setdefault(name, FakeQueue(name=name))
 
     def reconcile(self, options: Options, progress: Callable[[str, int], None]) -> Summary:
         self.runs.append(options)
