@@ -14,8 +14,8 @@ from chalicelib.notifications import TagsChanged
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import deliver
 from tests.unit.test_clusters import LIBRARIAN, Upload, World, unnamed_users, upload, world
+from tests.unit.worker_support import deliver
 
 __all__ = ["upload", "world"]  # fixtures
 JANE = PersonName.parse("Jane Doe")
