@@ -248,7 +248,9 @@ def test_operator_policy_grants_what_the_cli_calls(program: Program) -> None:
     problems = policy_problems(
         policy, program.cli_actions(),
         collections={e.get("FACETAG_COLLECTION_ID", "facetag") for e in envs}, secrets=secrets,
-        grants={parameter_arn_suffix(p): {"ssm:GetParameter"} for p in secrets}, log_groups=None,
+        grants={parameter_arn_suffix(p): {"ssm:GetParameter"} for p in secrets}
+        | {queue_names(s)["backfill_queue"]: SEND for s in DEPLOYED_STAGES},  # --rebuild
+        log_groups=None,
         workers=frozenset(f"facetag-{s}-{w}" for s in DEPLOYED_STAGES for w in QUEUE_WORKERS))
     assert problems == []
 
