@@ -10,8 +10,18 @@ from datetime import UTC, datetime
 
 import click
 
-from chalicelib import backfill as runs
-from chalicelib.backfill import AlreadyRunning, Estimate, Report, RunState
+from chalicelib.backfill import (
+    AlreadyRunning,
+    Estimate,
+    Report,
+    RunState,
+    estimate,
+    load,
+    measure,
+    scope_expression,
+    start_run,
+    stop_run,
+)
 from chalicelib.reconcile import Window
 from chalicelib.reconcile.finder import lacking_marker
 from chalicelib.settings import Settings
@@ -50,7 +60,7 @@ def backfill(ctx: click.Context, since: datetime | None, until: datetime | None,
         dry(wiring, settings, start, end, folder)
         return
     try:
-        state = runs.start(settings, wiring.media_library(), wiring.parameters(),
+        state = start_run(settings, wiring.media_library(), wiring.parameters(),
                            wiring.queue(settings.scan_queue), start, end, folder, now)
     except AlreadyRunning as exc:
         raise Failed(f"{exc}: stop it with `facetag backfill stop`, or follow it with "
@@ -68,12 +78,12 @@ def describe(state: RunState) -> str:
 def dry(wiring: Wiring, settings: Settings, since: datetime | None, until: datetime,
         folder: str | None) -> None:
     library = wiring.media_library()
-    scope = runs.scope_expression(settings, Window(since=since, until=until), folder)
+    scope = scope_expression(settings, Window(since=since, until=until), folder)
     assets = library.count(f"{scope} AND {lacking_marker(settings)}")
     window = Window(since=since, until=until).describe()
     click.echo(f"{window}{f', folder {folder}' if folder else ''}: {assets:,} assets lack "
                "the current marker.")
-    print_estimate(runs.estimate(assets, settings.rekognition_tps), settings)
+    print_estimate(estimate(assets, settings.rekognition_tps), settings)
     quota = library.quota
     if quota and quota.remaining is not None:
         until_reset = f", until {quota.reset_at:%H:%M} UTC" if quota.reset_at else ""
@@ -100,14 +110,14 @@ def print_estimate(e: Estimate, settings: Settings) -> None:
 def status(wiring: Wiring, as_json: bool) -> None:
     """Scanned, queued, done, failed, rate and ETA of the last backfill."""
     settings = wiring.settings()
-    state = runs.load(wiring.parameters(), settings.backfill_param)
+    state = load(wiring.parameters(), settings.backfill_param)
     if state is None:
         say("No backfill has been started: `facetag backfill --dry-run` says what one costs.")
         return
     backfill_queue = wiring.queue(settings.backfill_queue)
     dlq = backfill_queue.dead_letter_queue()
     dead = wiring.queue(dlq).depth().total if dlq else 0
-    report = runs.measure(state, settings, wiring.media_library(), dead, wiring.now())
+    report = measure(state, settings, wiring.media_library(), dead, wiring.now())
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -131,7 +141,7 @@ def print_report(r: Report) -> None:
 @click.pass_obj
 def stop(wiring: Wiring) -> None:
     """Stop the running backfill's scan; assets already queued are still processed."""
-    stopped = runs.stop(wiring.settings(), wiring.parameters())
+    stopped = stop_run(wiring.settings(), wiring.parameters())
     if stopped is None:
         say("No backfill is running.")
         return

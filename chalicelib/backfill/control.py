@@ -32,7 +32,7 @@ def scope_expression(settings: Settings, window: Window, folder: str | None) -> 
     return " AND ".join(t for t in terms if t)
 
 
-def start(settings: Settings, library: AssetLibrary, parameters: ParameterStore,
+def start_run(settings: Settings, library: AssetLibrary, parameters: ParameterStore,
           scans: MessageQueue, since: datetime | None, until: datetime, folder: str | None,
           now: datetime) -> RunState:
     """A new run, its state saved and its first page message sent: two Admin calls (the
@@ -51,7 +51,7 @@ def start(settings: Settings, library: AssetLibrary, parameters: ParameterStore,
     return announce(state, parameters, settings.backfill_param, scans)
 
 
-def stop(settings: Settings, parameters: ParameterStore) -> RunState | None:
+def stop_run(settings: Settings, parameters: ParameterStore) -> RunState | None:
     """Stop scanning (chunks already queued are still processed); None when nothing runs."""
     current = load(parameters, settings.backfill_param)
     if current is None or not current.running:

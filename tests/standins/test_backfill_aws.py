@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.backfill import load
-from chalicelib.backfill.control import start
+from chalicelib.backfill.control import start_run
 from chalicelib.backfill.state import save
 from chalicelib.parameters import Parameters
 from chalicelib.queues import QueueMissing, WorkQueue
@@ -38,7 +38,7 @@ def test_a_run_s_state_round_trips_through_ssm_and_a_missing_one_reads_as_none(
     sqs.create_queue(QueueName=settings.scan_queue)
     library = FakeLibrary()
     library.add("a1", "p/a1", folder="events")
-    state = start(settings, library, parameters, WorkQueue(sqs, settings.scan_queue), NOW,
+    state = start_run(settings, library, parameters, WorkQueue(sqs, settings.scan_queue), NOW,
                   NOW, "events", NOW)
     assert load(parameters, settings.backfill_param) == state
     later = replace(state, cursor="c" * 200, queued=7)

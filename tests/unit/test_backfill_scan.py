@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 
 from chalicelib import runtime
-from chalicelib.backfill import AlreadyRunning, RunState, RunStatus, Scan, load, start, stop
+from chalicelib.backfill import AlreadyRunning, RunState, RunStatus, Scan, load, start_run, stop_run
 from chalicelib.backfill.state import BadState, decode, encode
 from chalicelib.library import AdminQuota
 from chalicelib.library_errors import RateLimited
@@ -35,7 +35,7 @@ class World:
         self.handled = 0  # page messages handed to the scan so far
 
     def start(self) -> RunState:
-        return start(SETTINGS, self.library, self.parameters, self.scans, None, NOW, None, NOW)
+        return start_run(SETTINGS, self.library, self.parameters, self.scans, None, NOW, None, NOW)
 
     def state(self) -> RunState:
         found = load(self.parameters, SETTINGS.backfill_param)
@@ -99,7 +99,7 @@ def test_a_page_message_of_another_run_or_a_stopped_one_does_nothing() -> None:
     world = World(10)
     world.start()
     assert world.scan.handle(json.dumps({"run": "older", "page": 0})) == "not running"
-    assert stop(SETTINGS, world.parameters) is not None
+    assert stop_run(SETTINGS, world.parameters) is not None
     assert world.deliver_all() == ["not running"]
     assert searches(world.library) == 2 and world.backfill.sent == []  # the start's counts
 
@@ -162,9 +162,9 @@ def test_a_second_run_is_refused_while_one_scans_and_allowed_after() -> None:
 
 def test_stop_ends_the_scan_and_says_when_nothing_runs() -> None:
     world = World(5)
-    assert stop(SETTINGS, world.parameters) is None
+    assert stop_run(SETTINGS, world.parameters) is None
     world.start()
-    stopped = stop(SETTINGS, world.parameters)
+    stopped = stop_run(SETTINGS, world.parameters)
     assert stopped is not None and stopped.status is RunStatus.STOPPED
     assert world.state().status is RunStatus.STOPPED
 
