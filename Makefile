@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-eventual check stack bench package clean
+.PHONY: demo test test-fast test-eventual test-burst check stack bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test-fast: $(STAMP)
 # lag its writes by a second, as AWS's have been seen to (docs/local-stack-rekognition.md).
 test-eventual: $(STAMP)
 	FACETAG_STANDIN_CONSISTENCY_DELAY_MS=1000 $(PY) -m pytest tests/e2e/test_flows.py -q
+
+# The fault-and-burst acceptance run: 200 uploads under faults, three seeds (make test runs one).
+test-burst: $(STAMP)
+	FACETAG_BURST_SEEDS=$${FACETAG_BURST_SEEDS:-101,202,303} $(PY) -m pytest tests/e2e/test_fault_burst.py -q -s -k burst_under
 
 # Lint and type-check (strict) what ships to Lambda and the operator's command package.
 # Both always run, so one pass shows every error; either one failing fails the target.

@@ -165,6 +165,7 @@ class _Poller:
                 log.exception("handler failed its batch of %d from %s", len(batch),
                               self.queue_arn)
                 failed = ids
+            self._log(batch, failed)
             self._delete([m for m in batch if m["MessageId"] not in failed])
         except Exception:  # not deleted: the messages come back after the visibility timeout
             log.exception("deleting a batch from %s failed", self.queue_arn)
@@ -173,6 +174,17 @@ class _Poller:
                 self.in_flight -= 1
                 self.done.notify_all()
             self.slots.release()
+
+    def _log(self, batch: Sequence[dict[str, Any]], failed: set[str]) -> None:
+        """One line per invocation: which messages (their FIFO group, how often received) and
+        which failed, so a test can count the attempts at each asset."""
+        log.info("invoked", extra={
+            "function": self.source.function_name,
+            "records": [{"message_id": m["MessageId"],
+                         "group": m.get("Attributes", {}).get("MessageGroupId"),
+                         "receives": int(m.get("Attributes", {}).get(
+                             "ApproximateReceiveCount", 1))} for m in batch],
+            "failed": sorted(failed)})
 
     def _delete(self, messages: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(messages), RECEIVE_MAX):

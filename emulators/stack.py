@@ -229,7 +229,7 @@ def local_stack(state_dir: Path | None = None, settings: Mapping[str, str] | Non
              "--cloud-name", CLOUD_NAME, "--api-key", APP_KEY, "--api-secret", APP_SECRET,
              "--credential", f"{LIBRARIAN_KEY}:{LIBRARIAN_SECRET}",
              *state_args("cloudinary")], log_path=log("cloudinary")))
-        aws = stack.enter_context(running(["-m", "moto.server"], log_path=log("moto")))
+        aws = stack.enter_context(running(["-m", "emulators.aws_server"], log_path=log("moto")))
         sizing = Sizing(from_env(settings or {}).rekognition_tps)
         queues = create_queues(aws_client("sqs", aws.url), STAGE, sizing_parameters(sizing))
         chosen = app_settings(settings or {}, queues)

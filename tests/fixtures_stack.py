@@ -38,6 +38,8 @@ class Librarian:
     rekognition: Any
     app_log: Path
     app_log_start: int  # where this test's lines begin in the session's app log
+    workers_log: Path
+    workers_log_start: int  # the same in the queue workers' log
 
     def upload(self, data: bytes, public_id: str, tags: list[str] | None = None,
                context: dict[str, str] | None = None, folder: str | None = None) -> Asset:
@@ -65,18 +67,26 @@ class Librarian:
 
     def webhook_statuses(self) -> Counter[int]:
         """The HTTP status of each notification facetag answered during this test."""
-        with self.app_log.open("rb") as log:
-            log.seek(self.app_log_start)
-            lines = log.read().decode("utf-8", "replace").splitlines()
         statuses: Counter[int] = Counter()
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # `chalice local`'s own lines
+        for entry in log_records(self.app_log, self.app_log_start):
             if entry.get("logger") == "facetag.webhook" and "status" in entry:
                 statuses[int(entry["status"])] += 1
         return statuses
+
+    def worker_records(self) -> list[dict[str, Any]]:
+        """The queue workers' log lines of this test (the app's and the event sources')."""
+        return log_records(self.workers_log, self.workers_log_start)
+
+    def attempts(self) -> dict[str, list[Attempt]]:
+        """Every time a worker was handed a message during this test, by the message's FIFO
+        group (the asset id, for a message about one asset), in order."""
+        found: dict[str, list[Attempt]] = {}
+        for entry in self.worker_records():
+            if entry.get("logger") == "emulators.sqs_runner" and entry["message"] == "invoked":
+                for r in entry["records"]:
+                    found.setdefault(r["group"], []).append(Attempt(
+                        r["message_id"], r["receives"], r["message_id"] in entry["failed"]))
+        return found
 
     def rekognition_calls(self) -> dict[str, int]:
         return dict(admin(self.stack.rekognition.url, "stats")["calls"])
@@ -102,6 +112,32 @@ class Librarian:
             return []
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery of a message to a worker."""
+
+    message_id: str
+    receives: int  # 1 the first time SQS hands it out
+    failed: bool  # handed back (a batch item failure, or the whole batch raised)
+
+
+def log_records(path: Path, start: int = 0) -> list[dict[str, Any]]:
+    """The JSON lines of a server's log from byte `start` (other lines left out: `chalice
+    local`'s access log, the workers' start line)."""
+    with path.open("rb") as log:
+        log.seek(start)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    records = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            records.append(entry)
+    return records
+
+
 @pytest.fixture(scope="session")
 def stack_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("stack-logs")
@@ -119,9 +155,10 @@ def librarian(stack: LocalStack, stack_logs: Path) -> Iterator[Librarian]:
         admin(url, "reset", method="POST")
     for role in stack.dead_letters():  # what an earlier test gave up on is not this test's
         stack.take_dead_letters(role)
-    app_log = stack_logs / "app.log"
+    app_log, workers_log = stack_logs / "app.log", stack_logs / "workers.log"
     with stack.sdk():
-        yield Librarian(stack, stack.rekognition_client(), app_log, app_log.stat().st_size)
+        yield Librarian(stack, stack.rekognition_client(), app_log, app_log.stat().st_size,
+                        workers_log, workers_log.stat().st_size)
 
 
 def photo_path(name: str) -> Path:

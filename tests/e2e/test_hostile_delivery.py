@@ -3,8 +3,9 @@
 - A public_id that is a URL makes facetag fetch nothing from that address, from the webhook or
   from reconciliation: the asset gets a clear `facetag:error` instead.
 - Whatever a delivery answer says (`X-Cld-Error`), its words never reach the asset.
-- A temporary refusal (420, 423, 429, 5xx) writes nothing on the asset: it is retried later,
-  and reconciliation processes it once delivery answers again.
+- A temporary refusal (420, 423, 429, 5xx) writes nothing on the asset: the worker hands its
+  message back and the queue retries it until delivery answers again; one that lasts ends in
+  the dead-letter queue, and reconciliation processes the asset once delivery answers.
 - A failing download of a private asset leaves no signed delivery URL in the app's log.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import http.server
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,17 +120,51 @@ def test_a_delivery_answers_words_never_reach_the_asset(librarian: Librarian) ->
     assert not any(CANARY in value for value in asset.context.values())
 
 
+def assert_untouched(asset: Asset) -> None:
+    assert "facetag:error" not in asset.tags and not marked(asset), asset.tags
+    assert not any(k.startswith("facetag_") for k in asset.context), asset.context
+
+
+def first_attempt_failed(librarian: Librarian, asset_id: str, timeout: float = 60.0) -> None:
+    """Until a worker has handed back the asset's message once."""
+    deadline = time.monotonic() + timeout
+    while not any(a.failed for a in librarian.attempts().get(asset_id, [])):
+        assert time.monotonic() < deadline, "the message was never handed back"
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("status", [420, 423, 429, 503])
-def test_a_temporary_delivery_refusal_is_retried_later(librarian: Librarian,
-                                                       status: int) -> None:
+def test_a_temporary_delivery_refusal_is_retried_by_the_queue(librarian: Librarian,
+                                                              status: int) -> None:
     delivery_faults(librarian, status)
-    librarian.upload(face(), "hostile/later")
+    uploaded = librarian.upload(face(), "hostile/later")
+    first_attempt_failed(librarian, uploaded.asset_id)
+    assert_untouched(librarian.asset("hostile/later"))
+
+    delivery_faults(librarian, 0)
     librarian.wait()
-    refused = librarian.asset("hostile/later")
-    assert "facetag:error" not in refused.tags and not marked(refused), refused.tags
-    assert not any(k.startswith("facetag_") for k in refused.context), refused.context
+    processed = librarian.asset("hostile/later")
+    assert marked(processed) and "facetag:error" not in processed.tags, processed.context
+    assert processed.context["facetag_faces"] == "1"
+    attempts = librarian.attempts()[uploaded.asset_id]
+    assert attempts[0].failed and not attempts[-1].failed and attempts[-1].receives >= 2
+    assert len({a.message_id for a in attempts}) == 1  # the same message, handed out again
+    assert set(librarian.stack.dead_letters().values()) == {0}
+    # The notification itself was answered 200 the first time: the refusal came later.
     notifications = librarian.cloudinary_stats()["notifications"]
-    assert notifications["retried"] >= 1, notifications  # answered 503: Cloudinary retries
+    assert notifications["retried"] == 0, notifications
+
+
+def test_a_lasting_refusal_ends_in_the_dead_letter_queue_and_reconciliation_finishes_it(
+        librarian: Librarian) -> None:
+    delivery_faults(librarian, 503)
+    uploaded = librarian.upload(face(), "hostile/later")
+    librarian.wait()
+    assert_untouched(librarian.asset("hostile/later"))
+    attempts = librarian.attempts()[uploaded.asset_id]
+    assert [a.receives for a in attempts] == [1, 2, 3, 4, 5] and all(a.failed for a in attempts)
+    [letter] = librarian.stack.take_dead_letters("live")
+    assert uploaded.asset_id in letter
 
     delivery_faults(librarian, 0)
     result = facetag(librarian.stack, "reconcile")
@@ -142,14 +178,17 @@ def test_a_failing_private_download_leaves_no_signed_url_in_the_log(
         librarian: Librarian) -> None:
     log_dir = librarian.stack.log_dir
     assert log_dir is not None
-    log = log_dir / "app.log"
-    start = log.stat().st_size
+    logs = [log_dir / "app.log", log_dir / "workers.log"]  # the route's and the workers'
+    starts = [log.stat().st_size for log in logs]
     delivery_faults(librarian, 503)
     uploaded = asset_from_resource(cloudinary.uploader.upload(
         face(), public_id="hostile/private", type="private"))
+    first_attempt_failed(librarian, uploaded.asset_id)
+    delivery_faults(librarian, 0)
     librarian.wait()
-    written = log.read_bytes()[start:].decode("utf-8", "replace")
+    written = "".join(log.read_bytes()[start:].decode("utf-8", "replace")
+                      for log, start in zip(logs, starts, strict=True))
     failures = [line for line in written.splitlines()
-                if uploaded.asset_id in line and '"outcome": "failed"' in line]
+                if uploaded.asset_id in line and '"message failed"' in line]
     assert failures and all('"traceback"' in line for line in failures)
     assert URL_SIGNATURE.search(written) is None

@@ -3,9 +3,10 @@ ignore, and never a retry loop.
 
 A permanent problem (an image Cloudinary cannot render, one Rekognition refuses) must be written
 on the asset as `facetag:error` with a readable `facetag_error`, together with the processed
-marker (so reconciliation does not pick it up again), and the webhook must answer 200: a 5xx
-would make Cloudinary deliver the notification again and again. The emulator counts those
-redeliveries (`notifications.retried`, `failed`), which must stay 0.
+marker (so reconciliation does not pick it up again), after one attempt: the worker must not
+hand the message back (a retry cannot help, and five of them would put it in the dead-letter
+queue). The webhook answers 200 the first time: the emulator counts redeliveries
+(`notifications.retried`, `failed`), which must stay 0.
 """
 
 from __future__ import annotations
@@ -78,14 +79,20 @@ def animated_gif(image: Image.Image) -> bytes:
 
 
 def settled(librarian: Librarian) -> None:
-    """Every notification answered 2xx the first time: no redelivery, none given up."""
+    """Every notification answered 2xx the first time (no redelivery, none given up), and
+    every message handled by the first worker it reached: none handed back, none given up."""
     librarian.wait()
     notifications = librarian.cloudinary_stats()["notifications"]
     assert notifications["retried"] == 0 and notifications["failed"] == 0, notifications
+    assert set(librarian.stack.dead_letters().values()) == {0}
+    again = {group: attempts for group, attempts in librarian.attempts().items()
+             if [(a.receives, a.failed) for a in attempts] != [(1, False)]}
+    assert again == {}
 
 
 def assert_error(librarian: Librarian, public_id: str, reason: str) -> None:
     asset = librarian.asset(public_id)
+    assert len(librarian.attempts()[asset.asset_id]) == 1  # its one message, handled once
     assert "facetag:error" in asset.tags, asset.tags
     assert reason in asset.context.get("facetag_error", ""), asset.context
     assert any(t.startswith("facetag:v-") for t in asset.tags), "reconciliation would retry it"
