@@ -27,6 +27,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return run.stdout, out / "demo.html"
 
 
+def unnamed_row(stdout: str, public_id: str) -> str:
+    """The photo's line in the demo's listing of unnamed tags, before anyone was named."""
+    return next(line for line in stdout.split("A librarian names them")[0].splitlines()
+                if line.strip().startswith(public_id + " "))
+
+
 def row(stdout: str, public_id: str) -> str:
     return next(line for line in stdout.splitlines() if line.startswith(public_id + " "))
 
@@ -39,6 +45,18 @@ def test_demo_prints_each_person_on_their_photos(demo: tuple[str, Path]) -> None
     assert "Barack Obama" in row(stdout, "archive/obama-rally")  # tagged retroactively
     landscape = row(stdout, "events/landscape").split()
     assert landscape[1] == "-"  # nobody on a photo of nobody
+
+
+def test_demo_forms_one_unnamed_person_and_a_training_tag_names_it(demo: tuple[str, Path]
+                                                                    ) -> None:
+    stdout, page = demo
+    archive = ("archive/obama-rally", "archive/obama-portrait", "archive/obama-press")
+    before = {unnamed_row(stdout, p).split()[1] for p in archive}
+    assert len(before) == 1 and before.pop().startswith("unnamed:")
+    for public_id in archive:  # named everywhere from one training tag
+        assert row(stdout, public_id).split()[1:3] == ["Barack", "Obama"]
+    sheet = (page.parent / "unnamed.html").read_text()
+    assert sheet.count('class="crop"') >= 1 and "unnamed:" in sheet
 
 
 def test_demo_page_shows_names_in_a_browser(demo: tuple[str, Path]) -> None:
@@ -54,3 +72,4 @@ def test_demo_page_shows_names_in_a_browser(demo: tuple[str, Path]) -> None:
     for name in ("Barack Obama", "Joe Biden"):
         assert name in dom
     assert "events/together" in dom
+    assert dom.count('class="was"') == 3  # the unnamed tag the name replaced, struck out
