@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .decide import decide
 from .forgetting import deletion_deferred
-from .messages import Item, Process
+from .messages import AssetItem, Process
 from .notifications import AssetsDeleted, AssetUploaded, ContextChanged, Event, TagsChanged
 from .outcome import Outcome, OutcomeKind
 from .settings import Settings
@@ -20,7 +20,7 @@ from .settings import Settings
 NOTHING_TO_DO = "no change facetag acts on"
 
 
-def work_of(event: Event, settings: Settings) -> Item | Outcome:
+def work_of(event: Event, settings: Settings) -> AssetItem | Outcome:
     """The item to queue for this event, or the outcome of an event that needs no work."""
     if isinstance(event, AssetUploaded):
         decision = decide(event.asset, settings)
@@ -40,8 +40,10 @@ def work_of(event: Event, settings: Settings) -> Item | Outcome:
 
 
 def _tags_concern_facetag(event: TagsChanged, s: Settings) -> bool:
-    """A training label added or removed, the skip tag removed, or a name removed (maybe a
-    rejection: whether facetag's own key removed it is the worker's to tell)."""
-    named = (s.train_tag_prefix, s.person_tag_prefix, s.suggest_tag_prefix)
+    """A training label added or removed, the skip tag removed, or a name or an unnamed
+    person's tag removed (maybe a rejection: whether facetag's own key removed it is the
+    worker's to tell)."""
+    named = (s.train_tag_prefix, s.person_tag_prefix, s.suggest_tag_prefix,
+             s.unnamed_tag_prefix)
     return (any(t.startswith(s.train_tag_prefix) for t in event.added)
             or any(t.startswith(named) or t == s.skip_tag for t in event.removed))

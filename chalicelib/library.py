@@ -242,6 +242,11 @@ class MediaLibrary:
         return SearchPage(tuple(asset_from_resource(x) for x in r.get("resources", [])),
                           r.get("next_cursor") or None)
 
+    def count(self, expression: str) -> int:
+        """How many assets a Search expression matches: one Admin call, no asset returned."""
+        r = self._admin(cloudinary.Search().expression(expression).max_results(0).execute)
+        return int(r.get("total_count") or 0)
+
     # -- the account (Admin API) -----------------------------------------------------------
 
     @property

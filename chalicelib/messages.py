@@ -4,7 +4,9 @@ A message names assets and what happened to them, never their state: a worker re
 current state of every asset in its batch and acts on that. One message holds either one asset
 (an upload, a tag or context change: its FIFO message group is the asset id, so two messages
 about one asset never run at once) or a chunk of up to `sizing.CHUNK` assets (a bulk edit, a
-backfill page: one Admin read for all of them).
+backfill page: one Admin read for all of them). A `Recluster` message names no asset but up to
+`CHUNK` unknown faces to group (`facetag unnamed --rebuild`, on the backfill queue), a group of
+its own like any chunk.
 
 The deduplication id is a hash of the message's origin (for a notification: the hash of its
 signed body, the same on every redelivery of it) and of what it asks, so a notification Cloudinary
@@ -37,7 +39,19 @@ class Process:
     version: int | None = None  # the version a notification named: part of its identity
 
 
-Item = Process | TagsChanged | ContextChanged
+@dataclass(frozen=True)
+class Recluster:
+    """Group these faces no user holds into unnamed people (rebuild.py)."""
+
+    face_ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.face_ids) <= CHUNK:
+            raise ValueError(f"a recluster names 1 to {CHUNK} faces, not {len(self.face_ids)}")
+
+
+AssetItem = Process | TagsChanged | ContextChanged
+Item = AssetItem | Recluster
 
 
 @dataclass(frozen=True)
@@ -48,10 +62,21 @@ class WorkMessage:
     def __post_init__(self) -> None:
         if not 1 <= len(self.items) <= CHUNK:
             raise ValueError(f"a message holds 1 to {CHUNK} items, not {len(self.items)}")
+        if self.face_ids and len(self.items) > 1:
+            raise ValueError("a recluster is a message of its own")
+
+    @property
+    def asset_items(self) -> tuple[AssetItem, ...]:
+        return tuple(i for i in self.items if not isinstance(i, Recluster))
+
+    @property
+    def face_ids(self) -> tuple[str, ...]:
+        """The faces a recluster message names; none for the others."""
+        return tuple(f for i in self.items if isinstance(i, Recluster) for f in i.face_ids)
 
     @property
     def asset_ids(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(item.ref.asset_id for item in self.items))
+        return tuple(dict.fromkeys(item.ref.asset_id for item in self.asset_items))
 
     @property
     def deduplication_id(self) -> str:
@@ -64,17 +89,23 @@ class WorkMessage:
         return ids[0] if len(ids) == 1 else "chunk-" + self.deduplication_id[:40]
 
 
-def chunked(items: Sequence[Item], origin: str) -> list[WorkMessage]:
+def chunked(items: Sequence[AssetItem], origin: str) -> list[WorkMessage]:
     """Items in messages of one asset each when few, in chunks of `CHUNK` when many (a bulk
     edit): a chunk is read in one Admin call instead of one per ten assets."""
     if len({item.ref.asset_id for item in items}) <= 1:
         return [WorkMessage(tuple(items), origin)] if items else []
     if len(items) <= 10:
-        by_asset: dict[str, list[Item]] = {}
+        by_asset: dict[str, list[AssetItem]] = {}
         for item in items:
             by_asset.setdefault(item.ref.asset_id, []).append(item)
         return [WorkMessage(tuple(group), origin) for group in by_asset.values()]
     return [WorkMessage(tuple(items[i:i + CHUNK]), origin) for i in range(0, len(items), CHUNK)]
+
+
+def reclusters(face_ids: Sequence[str], origin: str) -> list[WorkMessage]:
+    """The faces in messages of `CHUNK` each."""
+    return [WorkMessage((Recluster(tuple(face_ids[i:i + CHUNK])),), origin)
+            for i in range(0, len(face_ids), CHUNK)]
 
 
 def encode(message: WorkMessage) -> str:
@@ -106,6 +137,8 @@ def _actor(actor: Actor) -> dict[str, str | None]:
 
 
 def _item(item: Item) -> dict[str, Any]:
+    if isinstance(item, Recluster):
+        return {"change": "recluster", "face_ids": list(item.face_ids)}
     if isinstance(item, Process):
         return {"change": "process", "ref": _ref(item.ref), "version": item.version}
     if isinstance(item, TagsChanged):
@@ -128,6 +161,8 @@ def _read_actor(data: Any) -> Actor:
 
 
 def _read_item(data: Any) -> Item:
+    if data["change"] == "recluster":
+        return Recluster(texts(data["face_ids"]))  # none: ValueError, a BadMessage
     change, ref = data["change"], _read_ref(data["ref"])
     if change == "process":
         return Process(ref, whole(data["version"]))

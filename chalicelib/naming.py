@@ -1,6 +1,6 @@
 """Naming an unnamed person: its faces become the person's, its tag becomes theirs.
 
-Through a training label on one of its photos (training.py calls `name` first), or from the
+Through a training label on one of its photos (training.py calls `give_name` first), or from the
 terminal (`facetag name`/`facetag rename unnamed:<id> <Name>`). A person who exists already
 (visible or hidden) takes the faces: the two are merged. The tags are rewritten on every photo
 that carries the unnamed tag, found with one Search (500 a page): for n photos at most ⌈n/500⌉
@@ -52,7 +52,7 @@ class Naming:
         self.faces = faces
         self.tags = UnnamedTags(settings, library)
 
-    def name(self, user_id: str, name: PersonName, first: str | None = None) -> Named:
+    def give_name(self, user_id: str, name: PersonName, first: str | None = None) -> Named:
         """`user_id`'s faces (`first` before the others) and tags become `name`'s."""
         s = self.settings
         members = [f.face_id for f in self.faces.user_faces(user_id)]

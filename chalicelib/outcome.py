@@ -15,6 +15,7 @@ class OutcomeKind(StrEnum):
     FORGOTTEN = "forgotten"  # faces of deleted assets removed
     DEFERRED = "deferred"  # left to reconciliation: deleted assets' faces
     QUEUED = "queued"  # sent to a queue as a message of its own (a bulk edit's follow-up)
+    CLUSTERED = "clustered"  # unknown faces grouped into unnamed people (a rebuild's chunk)
     ERROR = "error"  # written on the asset as facetag:error
     SKIPPED = "skipped"  # opted out (skip tag, excluded folder)
     UNCHANGED = "unchanged"  # already done for this version and these settings

@@ -2,9 +2,11 @@
 
 A `WorkQueue` is one queue known by name: its URL is looked up once (`GetQueueUrl`), messages go
 out ten per `SendMessageBatch` with their FIFO group and deduplication ids, and a failed message
-can be handed out again sooner than the visibility timeout (`ChangeMessageVisibility`). Any
-failure to send is a `QueueUnavailable`: the webhook answers 503 so that Cloudinary retries.
-Calls are counted like Rekognition's and Cloudinary's (`calls`).
+can be handed out again sooner than the visibility timeout (`ChangeMessageVisibility`). A
+dead-letter queue's messages are received as they are (`Received`) and sent back to their queue
+whole, with their FIFO group (`resend`). Any failure is a `QueueUnavailable`: the webhook
+answers 503 so that Cloudinary retries. Calls are counted like Rekognition's and Cloudinary's
+(`calls`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ class QueueUnavailable(Exception):
     """SQS did not take (or answer about) a message; a later attempt may succeed."""
 
 
+class QueueMissing(QueueUnavailable):
+    """No queue has the configured name (in this account and region)."""
+
+
+MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
 def make_sqs_client() -> SQSClient:
     """An SQS client with botocore's standard retries; region and endpoint from the
     environment (`AWS_ENDPOINT_URL_SQS` for the local stack)."""
@@ -55,6 +64,16 @@ class Depth:
     @property
     def total(self) -> int:
         return self.visible + self.in_flight + self.delayed
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message as SQS handed it out: its body untouched (it may not be facetag's)."""
+
+    message_id: str
+    body: str
+    receipt_handle: str
+    group_id: str | None  # FIFO queues only
 
 
 class WorkQueue:
@@ -81,8 +100,15 @@ class WorkQueue:
     def url(self) -> str:
         with self._lock:
             if self._url is None:
-                self._url = self._call(lambda: self.client.get_queue_url(QueueName=self.name))[
-                    "QueueUrl"]
+                try:
+                    answer = self._call(lambda: self.client.get_queue_url(QueueName=self.name))
+                except QueueUnavailable as exc:
+                    cause = exc.__cause__
+                    if (isinstance(cause, ClientError)
+                            and cause.response.get("Error", {}).get("Code") in MISSING):
+                        raise QueueMissing(f"there is no queue named {self.name}") from cause
+                    raise
+                self._url = answer["QueueUrl"]
             return self._url
 
     def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None:
@@ -104,6 +130,13 @@ class WorkQueue:
                 codes = sorted({f["Code"] for f in answer["Failed"]})
                 raise QueueUnavailable(f"{self.name}: {len(answer['Failed'])} messages refused"
                                        f" ({', '.join(codes)})")
+
+    def send_text(self, body: str, delay_s: int = 0) -> None:
+        """One message that is not a work message (the backfill scan's next page) on a standard
+        queue, handed out after `delay_s` (SQS allows at most 900)."""
+        url = self.url
+        self._call(lambda: self.client.send_message(QueueUrl=url, MessageBody=body,
+                                                    DelaySeconds=max(0, min(delay_s, 900))))
 
     def _send_batch(self, url: str, entries: list[Any]) -> Any:
         return self._call(lambda: self.client.send_message_batch(QueueUrl=url, Entries=entries))
@@ -150,3 +183,31 @@ class WorkQueue:
         answer = self._call(lambda: self.client.get_queue_attributes(
             QueueUrl=url, AttributeNames=requested))
         return {str(k): v for k, v in answer.get("Attributes", {}).items()}
+
+    def receive(self, max_messages: int, visibility_s: int, wait_s: int = 1) -> list[Received]:
+        """Up to `max_messages` (at most 10) messages, hidden from others for `visibility_s`;
+        a short long-poll, so an empty answer means the queue is empty, not a sampling miss."""
+        url = self.url
+        answer = self._call(lambda: self.client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=max(1, min(max_messages, SEND_BATCH)),
+            VisibilityTimeout=visibility_s, WaitTimeSeconds=wait_s,
+            MessageSystemAttributeNames=["MessageGroupId"]))
+        return [Received(m["MessageId"], m["Body"], m["ReceiptHandle"],
+                         m.get("Attributes", {}).get("MessageGroupId"))
+                for m in answer.get("Messages", [])]
+
+    def resend(self, message: Received) -> None:
+        """Send a received message's body to this queue, in its FIFO group. The deduplication
+        id is new (the original's would drop the resend if sent within five minutes) and the
+        same for every resend of that message, so a resend repeated after a failed delete is
+        dropped instead of doubled."""
+        entry: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": message.body}
+        if self.fifo:
+            entry["MessageGroupId"] = message.group_id or message.message_id
+            entry["MessageDeduplicationId"] = f"redrive-{message.message_id}"
+        self._call(lambda: self.client.send_message(**entry))
+
+    def delete(self, receipt_handle: str) -> None:
+        url = self.url
+        self._call(lambda: self.client.delete_message(QueueUrl=url,
+                                                      ReceiptHandle=receipt_handle))

@@ -1,8 +1,10 @@
 """Re-clustering: the unknown faces already in the collection become unnamed people.
 
 For libraries processed before unnamed people existed, or after a threshold change. The faces
-no user holds are listed (ListFaces, 4,096 a page) and handed out in chunks (`CHUNK`, as the
-queue's backfill messages carry them); `Rebuild.chunk` is what a worker calls per chunk. Per
+no user holds are listed (ListFaces, 4,096 a page) and sent to the backfill queue in chunks
+(`CHUNK` face ids a `Recluster` message); a backfill worker calls `Rebuild.recluster` per chunk,
+its Rekognition calls paced at its share of the quota, and hands back the faces it had no time
+for. A dry run calls `Rebuild.chunk` in the operator's process. Per
 face one SearchFaces at the suggestion threshold: a neighbour held by a named person (hidden or
 not) means the face is that person's, left alone; the neighbours at the match threshold then
 decide as for a new face (clusters.py: join, merge or found). The photos of the faces placed get
@@ -13,17 +15,17 @@ memory, so what it reports is what a real run would do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from . import unnamed
 from .clusters import Clusters, Found, Join, placement
 from .face_values import FaceMatch, StoredFace
+from .outcome import Outcome, OutcomeKind
 from .recognition import person_of
 from .settings import Settings
+from .sizing import CHUNK
 from .stores import AssetLibrary, FaceStore
-from .unnamed import founded_by
-
-CHUNK = 100
 
 
 @dataclass
@@ -34,6 +36,12 @@ class Rebuilt:
     merged: int = 0
     tagged: int = 0  # photos given an unnamed tag
     new_people: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # face ids not reached for lack of time
+
+    def outcome(self) -> Outcome:
+        return Outcome(OutcomeKind.CLUSTERED, f"{self.faces} faces searched: {self.founded} "
+                       f"unnamed people founded, {self.joined} faces joined one, {self.merged} "
+                       f"merged, {self.tagged} photos tagged, {len(self.left)} sent back")
 
     def add(self, other: Rebuilt) -> None:
         self.faces += other.faces
@@ -60,14 +68,29 @@ class Rebuild:
         self.faces = faces
         self.clusters = Clusters(settings, faces, library)
 
-    def chunk(self, faces: Sequence[StoredFace], dry_run: bool = False) -> Rebuilt:
+    def recluster(self, face_ids: Sequence[str], may_go_on: Callable[[], bool]) -> Rebuilt:
+        """A queued chunk: its faces as they are now (one ListFaces), those deleted or held by
+        a named person since left out; `may_go_on` is asked before each face. A face an
+        unnamed person holds already (an earlier chunk, or this one before it failed and came
+        back) gets its photo's tag only, which the failed attempt may not have written."""
+        return self.chunk([f for f in self.faces.faces(face_ids)
+                           if not f.user_id or unnamed.is_unnamed(f.user_id)], may_go_on=may_go_on)
+
+    def chunk(self, faces: Sequence[StoredFace], dry_run: bool = False,
+              may_go_on: Callable[[], bool] = lambda: True) -> Rebuilt:
         s = self.settings
         done = Rebuilt()
         placed: dict[str, str] = {}  # face id -> unnamed person, decided in this chunk
         tag: dict[str, set[str]] = {}  # unnamed person -> asset ids
-        for face in faces:
+        for n, face in enumerate(faces):
             if face.face_id in placed:
                 continue
+            if unnamed.is_unnamed(face.user_id):
+                tag.setdefault(face.user_id, set()).add(face.asset_id)
+                continue
+            if not may_go_on():
+                done.left = [f.face_id for f in faces[n:] if f.face_id not in placed]
+                break
             done.faces += 1
             near = self.faces.search_faces(face.face_id, s.suggest_threshold)
             seen = [replace(n, user_id=placed.get(n.face_id, n.user_id)) for n in near]
@@ -100,7 +123,7 @@ class Rebuild:
             return decision.target if dry_run else self.clusters.apply(face, decision)
         done.founded += 1
         if dry_run:
-            user_id = founded_by([face.face_id, *(f.face_id for f in decision.founders)])
+            user_id = unnamed.founded_by([face.face_id, *(f.face_id for f in decision.founders)])
         else:
             user_id = self.clusters.apply(face, decision) or ""
         done.new_people.append(user_id)

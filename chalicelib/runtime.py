@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # imported on first use below: they weigh on a cold start
     from chalicelib.faces import FaceIndex
     from chalicelib.library import MediaLibrary
     from chalicelib.messages import WorkMessage
+    from chalicelib.parameters import Parameters
     from chalicelib.queues import WorkQueue
     from chalicelib.tagging import Tagger
 
@@ -53,6 +54,7 @@ class _Built:
     sqs: SQSClient | None = None
     queues: dict[str, WorkQueue] = field(default_factory=dict)
     paced: dict[float, Tagger] = field(default_factory=dict)  # the workers' taggers, by pace
+    parameters: Parameters | None = None
 
 
 # `chalice local` answers in parallel threads: one of them builds, the others wait for it.
@@ -162,6 +164,16 @@ def queue(name: str) -> WorkQueue:
         return _built.queues[name]
 
 
+def parameters() -> Parameters:
+    """The SSM parameters facetag keeps state in (the backfill run's)."""
+    with _lock:
+        if _built.parameters is None:
+            from chalicelib.parameters import Parameters
+
+            _built.parameters = Parameters(ssm_client())
+        return _built.parameters
+
+
 def paced_tagger(rate: float) -> Tagger:
     """A tagger whose Rekognition calls are paced at `rate` per operation and thread, on a
     client of its own (the pacing hangs on the client)."""
@@ -210,12 +222,25 @@ def _work(event: Mapping[str, Any], context: LambdaContext, served: str, rate: f
 
 
 def reconcile_on_schedule(remaining_ms: Callable[[], float]) -> dict[str, Any]:
-    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time."""
+    """The scheduled Lambda's work: the default window, inside the Lambda's remaining time;
+    the assets needing work go to the backfill queue, the faces of deleted assets are removed
+    here."""
     from chalicelib.reconcile import reconcile
 
-    return reconcile(tagger(), remaining_ms).log_fields()
+    return reconcile(tagger(), remaining_ms,
+                     outbox=queue(settings().backfill_queue)).log_fields()
 
 
-def backfill_scan(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """One page of a backfill scan: a partial batch response (`batchItemFailures`)."""
-    raise NotImplementedError("the backfill scan")
+def backfill_scan(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """One page of a backfill scan per message of the batch (one, as configured). A failure
+    raises: SQS hands the message out again, then moves it to the scan dead-letter queue."""
+    from datetime import UTC, datetime
+
+    from chalicelib.backfill import Scan
+
+    current = settings()
+    scan = Scan(current, media_library(), parameters(), queue(current.scan_queue),
+                queue(current.backfill_queue), lambda: datetime.now(UTC))
+    for record in event.get("Records", []):
+        scan.handle(str(record["body"]))
+    return {"batchItemFailures": []}

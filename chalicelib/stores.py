@@ -1,5 +1,5 @@
-"""What the flows need of the face collection, the media library and the work queues, as
-Protocols.
+"""What the flows need of the face collection, the media library, the work queues and the
+parameter store, as Protocols.
 
 The flows (tagging, reconciliation, the people actions) are written against these, so the real
 wrappers (`FaceIndex`, `MediaLibrary`) and the in-memory fakes of the tests are interchangeable,
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from .faces import FaceIndex
     from .library import AdminQuota, LibraryCalls, MediaLibrary, SearchPage, Webhook
     from .messages import WorkMessage
-    from .queues import WorkQueue
+    from .parameters import Parameters
+    from .queues import Depth, Received, WorkQueue
 
 
 class FaceStore(Protocol):
@@ -96,6 +97,8 @@ class AssetLibrary(Protocol):
 
     def search(self, expression: str, next_cursor: str | None = None) -> SearchPage: ...
 
+    def count(self, expression: str) -> int: ...
+
     @property
     def cloud_name(self) -> str: ...
 
@@ -109,19 +112,41 @@ class AssetLibrary(Protocol):
 
 
 class MessageQueue(Protocol):
-    """A work queue, as the webhook and the workers use it."""
+    """A work queue, as the webhook, the workers, the backfill scan and the operator use it."""
 
     @property
     def name(self) -> str: ...
 
-    def send(self, messages: Sequence[WorkMessage]) -> None: ...
+    def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None: ...
+
+    def send_text(self, body: str, delay_s: int = 0) -> None: ...
 
     def retry_later(self, receipt_handle: str, delay_s: int) -> None: ...
 
     def has_waiting(self) -> bool: ...
 
+    def depth(self) -> Depth: ...
+
+    def dead_letter_queue(self) -> str | None: ...
+
+    def receive(self, max_messages: int, visibility_s: int,
+                wait_s: int = 1) -> list[Received]: ...
+
+    def resend(self, message: Received) -> None: ...
+
+    def delete(self, receipt_handle: str) -> None: ...
+
+
+class ParameterStore(Protocol):
+    """Small named values read and written whole (SSM Parameter Store)."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def put(self, name: str, value: str) -> None: ...
+
 
 if TYPE_CHECKING:
-    def _real_stores_keep_the_contract(faces: FaceIndex, library: MediaLibrary, queue: WorkQueue
-                                       ) -> tuple[FaceStore, AssetLibrary, MessageQueue]:
-        return faces, library, queue
+    def _real_stores_keep_the_contract(
+            faces: FaceIndex, library: MediaLibrary, queue: WorkQueue, parameters: Parameters,
+    ) -> tuple[FaceStore, AssetLibrary, MessageQueue, ParameterStore]:
+        return faces, library, queue, parameters

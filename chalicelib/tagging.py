@@ -24,6 +24,7 @@ from .assets import Asset
 from .corrections import Corrections
 from .decide import Need, decide
 from .outcome import AssetProblem, Outcome, OutcomeKind
+from .rebuild import Rebuild
 from .recognition import Recogniser
 from .settings import Settings
 from .state import StateWriter
@@ -46,6 +47,7 @@ class Tagger:
         self.recogniser = Recogniser(settings, faces, asset_faces, self.writer)
         self.trainer = Trainer(settings, faces, library, asset_faces, self.writer)
         self.corrections = Corrections(settings, self.trainer, self.writer, own_api_key)
+        self.rebuild = Rebuild(settings, faces, library)
 
     def process(self, asset: Asset, rerun: bool = False) -> Outcome:
         """Do what the asset needs (see `decide`); `rerun` re-runs recognition even where the

@@ -65,7 +65,7 @@ class Trainer:
         try:
             face = self._dominant_face(asset, faces)
             if unnamed.is_unnamed(face.user_id):  # the photo names an unnamed person
-                self.naming.name(face.user_id, name, first=face.face_id)
+                self.naming.give_name(face.user_id, name, first=face.face_id)
             self._associate(name, face)
         except AssetProblem as problem:
             raise AssetProblem(str(problem), face_ids, name.display) from None

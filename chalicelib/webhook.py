@@ -43,7 +43,7 @@ from typing import Any
 
 from chalicelib import messages, metrics, notifications, signature
 from chalicelib.intake import work_of
-from chalicelib.messages import Item, WorkMessage
+from chalicelib.messages import AssetItem, WorkMessage
 from chalicelib.notifications import AssetsDeleted, AssetUploaded, Event, Ignored
 from chalicelib.outcome import Outcome
 from chalicelib.settings import ConfigError, Settings
@@ -117,7 +117,7 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
     kind = notification.notification_type
     all_ids = tuple(i for event in notification.events for i in _asset_ids(event))
     work = [work_of(event, current) for event in notification.events]
-    items: list[Item] = [w for w in work if not isinstance(w, Outcome)]
+    items: list[AssetItem] = [w for w in work if not isinstance(w, Outcome)]
     queued_ids = tuple(dict.fromkeys(item.ref.asset_id for item in items))
     try:
         if items:

@@ -7,13 +7,14 @@ of its batch in one `assets_by_ids` (100 ids per Admin call) and acts on that st
 - a chunk of tag or context changes (a bulk edit) writes its rejections and untraining
   together, and sends each asset that needs training or recognition as a message of its own
   to the live queue (a follow-up), where it runs alone in its asset's group;
-- a chunk of `Process` items (backfill, reconciliation) is processed inline, asset by asset.
+- a chunk of `Process` items (backfill, reconciliation) is processed inline, asset by asset,
+  and a `Recluster` (`facetag unnamed --rebuild`) face by face (rebuild.py).
 An asset is processed once per batch, however many messages name it.
 
-Time: a worker takes no further asset when less than `reserve_s` is left, and sends what it
-did not reach back as new messages (same items, another origin: SQS would drop a copy with the
-same deduplication id), answering the old ones as done. A backfill worker also waits, in short
-steps, while the live queue has messages waiting: live uploads go first.
+Time: a worker takes no further asset (or face) when less than `reserve_s` is left, and sends
+what it did not reach back as new messages (same items, another origin: SQS would drop a copy
+with the same deduplication id), answering the old ones as done. A backfill worker also waits,
+in short steps, while the live queue has messages waiting: live uploads go first.
 
 Failures: a malformed body is logged and dropped (no retry can help it). A transient failure
 (anything but an `AssetProblem`, which the flows write on the asset as `facetag:error`) fails
@@ -38,7 +39,7 @@ from . import metrics
 from .assets import Asset
 from .corrections import Change, unguarded
 from .decide import decide
-from .messages import BadMessage, Item, Process, WorkMessage, chunked, decode
+from .messages import AssetItem, BadMessage, Process, WorkMessage, chunked, decode, reclusters
 from .notifications import ContextChanged, TagsChanged
 from .outcome import Outcome, OutcomeKind
 from .stores import MessageQueue
@@ -136,7 +137,7 @@ class _Batch:
         self.failed_groups: set[str] = set()
         self.asset_count = 0
         self.follow_ups: list[Process] = []  # of the chunk being handled
-        self.singles: list[Item] = []  # of the chunk being handled
+        self.singles: list[AssetItem] = []  # of the chunk being handled
 
     def run(self) -> BatchResult:
         decoded = [(r, m) for r in self.records if (m := self._decode(r)) is not None]
@@ -173,7 +174,7 @@ class _Batch:
         self.asset_count = len(ids)
         corrections = self.w.tagger.corrections
         needed = list(dict.fromkeys(
-            item.ref.asset_id for m in messages for item in m.items
+            item.ref.asset_id for m in messages for item in m.asset_items
             if isinstance(item, Process) or corrections.needs_state(item)))
         if needed:
             self.current = self.w.tagger.library.assets_by_ids(needed)
@@ -201,9 +202,9 @@ class _Batch:
     def _message(self, record: Received, message: WorkMessage) -> None:
         if len(message.asset_ids) == 1:
             if not self._may_take_asset():
-                self._send_back(record, message.items)
+                self._send_back(record, message.asset_items)
                 return
-            for item in message.items:
+            for item in message.asset_items:
                 self._outcome(record, self._item(item, self._process))
             return
         self.follow_ups, self.singles = [], []
@@ -233,8 +234,17 @@ class _Batch:
                 self._send_back(record, processes[n:])
                 return
             self._outcome(record, self._single(item, partial(self._process_item, item)))
+        if message.face_ids:
+            self._recluster(record, message.face_ids)
 
-    def _item(self, item: Item, process: Callable[[Asset], Outcome]) -> Outcome:
+    def _recluster(self, record: Received, face_ids: Sequence[str]) -> None:
+        done = self.w.tagger.rebuild.recluster(face_ids, self._may_take_asset)
+        if done.left:
+            self.w.queue.send(reclusters(done.left, "rest-of:" + record.message_id))
+            self.result.resent += len(done.left)
+        self._outcome(record, done.outcome())
+
+    def _item(self, item: AssetItem, process: Callable[[Asset], Outcome]) -> Outcome:
         if isinstance(item, Process):
             return self._process_item(item)
         corrections = self.w.tagger.corrections
@@ -278,7 +288,7 @@ class _Batch:
             return Outcome(OutcomeKind.QUEUED,
                            f"failed ({type(err).__name__}): sent as a message of its own")
 
-    def _send_back(self, record: Received, items: Sequence[Item]) -> None:
+    def _send_back(self, record: Received, items: Sequence[AssetItem]) -> None:
         """Items not reached for lack of time: new messages, this one answered as done."""
         self.w.queue.send(chunked(items, "rest-of:" + record.message_id))
         self.result.resent += len(items)

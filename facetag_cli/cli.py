@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import click
 
-from facetag_cli import people_commands, reconcile_commands, setup_commands, unnamed_commands
+from facetag_cli import (
+    backfill_commands,
+    people_commands,
+    queue_commands,
+    reconcile_commands,
+    setup_commands,
+    unnamed_commands,
+)
 from facetag_cli.errors import Group
 from facetag_cli.wiring import FromEnvironment
 
@@ -24,7 +31,8 @@ def cli(ctx: click.Context) -> None:
 
 
 for command in (*setup_commands.COMMANDS, *people_commands.COMMANDS,
-                *reconcile_commands.COMMANDS, *unnamed_commands.COMMANDS):
+                *reconcile_commands.COMMANDS, *unnamed_commands.COMMANDS,
+                *backfill_commands.COMMANDS, *queue_commands.COMMANDS):
     cli.add_command(command)
 
 

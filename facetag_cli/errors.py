@@ -11,10 +11,13 @@ from typing import IO, Any
 
 import click
 
+from chalicelib.backfill.state import BadState
 from chalicelib.credentials import SecretUnavailable
 from chalicelib.face_errors import CollectionMissing, FacesError, FacesMisconfigured
 from chalicelib.library_errors import LibraryError, LibraryMisconfigured
 from chalicelib.names import InvalidName
+from chalicelib.parameters import ParameterUnavailable
+from chalicelib.queues import QueueMissing, QueueUnavailable
 from chalicelib.settings import ConfigError
 from facetag_cli.event_sources import EventSourcesUnavailable
 from facetag_cli.people import SameName, UnknownPerson
@@ -58,6 +61,15 @@ def explain(exc: BaseException) -> Problem | None:
         return Problem(f"{one_line(exc)}: run `facetag init` to create it.")
     if isinstance(exc, (LibraryMisconfigured, FacesMisconfigured)):
         return Problem(sentence(exc))
+    if isinstance(exc, QueueMissing):
+        return Problem(f"{exc}: create the stage's queues (infra/queues.json) or set "
+                       "FACETAG_LIVE_QUEUE, FACETAG_BACKFILL_QUEUE and FACETAG_SCAN_QUEUE.")
+    if isinstance(exc, QueueUnavailable):
+        return Failed(f"SQS: {sentence(exc)}")
+    if isinstance(exc, ParameterUnavailable):
+        return Failed(f"SSM Parameter Store: {sentence(exc)}")
+    if isinstance(exc, BadState):
+        return Problem(f"FACETAG_BACKFILL_PARAM holds something else: {exc}.")
     if isinstance(exc, (LibraryError, FacesError, SecretUnavailable, EventSourcesUnavailable)):
         return Failed(sentence(exc))
     return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from chalicelib import unnamed
+from chalicelib.messages import reclusters
 from chalicelib.names import PersonName
 from chalicelib.naming import UnknownUnnamed
 from chalicelib.rebuild import Rebuild, Rebuilt, chunks, unassigned
@@ -24,9 +26,10 @@ from facetag_cli.wiring import Wiring
 @click.option("--html", "sheet", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a contact sheet (HTML) to this file.")
 @click.option("--rebuild", is_flag=True,
-              help="First group the unknown faces already in the collection.")
-@click.option("--dry-run", is_flag=True, help="With --rebuild: say what it would do, write "
-              "nothing.")
+              help="Group the unknown faces already in the collection: queued for the "
+              "backfill workers, within the Rekognition quota.")
+@click.option("--dry-run", is_flag=True, help="With --rebuild: say here what it would do, "
+              "write and queue nothing.")
 @click.pass_obj
 def list_unnamed(wiring: Wiring, min_photos: int, as_json: bool, sheet: Path | None,
                  rebuild: bool, dry_run: bool) -> None:
@@ -35,8 +38,7 @@ def list_unnamed(wiring: Wiring, min_photos: int, as_json: bool, sheet: Path | N
         raise Problem("--dry-run goes with --rebuild.")
     if rebuild:
         _rebuild(wiring, dry_run)
-        if dry_run:
-            return
+        return
     people = unnamed_people(wiring.tagger(), min_photos, SHEET_CROPS if sheet else 1)
     if sheet is not None:
         sheet.write_text(contact_sheet(people), encoding="utf-8")
@@ -56,16 +58,24 @@ def list_unnamed(wiring: Wiring, min_photos: int, as_json: bool, sheet: Path | N
 
 def _rebuild(wiring: Wiring, dry_run: bool) -> None:
     tagger = wiring.tagger()
-    if tagger.settings.cluster_min_faces == 0:
+    settings = tagger.settings
+    if settings.cluster_min_faces == 0:
         raise Problem("grouping is turned off (FACETAG_CLUSTER_MIN_FACES=0).")
-    rebuild = Rebuild(tagger.settings, tagger.faces, tagger.library)
     faces = list(unassigned(tagger.faces))
+    if not dry_run:
+        messages = reclusters([f.face_id for f in faces], "rebuild:" + uuid.uuid4().hex)
+        wiring.queue(settings.backfill_queue).send(messages)
+        say(f"Queued {len(faces)} unassigned faces in {len(messages)} messages on "
+            f"{settings.backfill_queue}: the backfill workers group them within the "
+            "Rekognition quota, after live work; `facetag unnamed` lists who they found.")
+        return
+    rebuild = Rebuild(settings, tagger.faces, tagger.library)
     total = Rebuilt()
     for chunk in chunks(faces):
-        total.add(rebuild.chunk(chunk, dry_run))
-    say(f"{'Dry run, nothing written: ' if dry_run else ''}{len(faces)} unassigned faces, "
-        f"{total.faces} searched: {total.founded} unnamed people founded, {total.joined} "
-        f"faces joined one, {total.merged} merged, {total.tagged} photos tagged.")
+        total.add(rebuild.chunk(chunk, dry_run=True))
+    say(f"Dry run, nothing written: {len(faces)} unassigned faces, {total.faces} searched: "
+        f"{total.founded} unnamed people founded, {total.joined} faces joined one, "
+        f"{total.merged} merged, {total.tagged} photos tagged.")
 
 
 def name_unnamed(wiring: Wiring, tag: str, new: str) -> None:
@@ -77,7 +87,7 @@ def name_unnamed(wiring: Wiring, tag: str, new: str) -> None:
                       f"({settings.unnamed_tag_prefix}<12 hex digits>).")
     name = PersonName.parse(new)
     try:
-        done = wiring.tagger().trainer.naming.name(user_id, name)
+        done = wiring.tagger().trainer.naming.give_name(user_id, name)
     except UnknownUnnamed as exc:
         raise Problem(str(exc)) from None
     verb = "Merged" if done.merged else "Named"

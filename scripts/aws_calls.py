@@ -106,7 +106,10 @@ class Program:
                 self._add(Def(module.name, stmt.name, None, [stmt], stmt.decorator_list))
                 top.extend(stmt.decorator_list)
             elif isinstance(stmt, ast.ClassDef):
-                self.classes[stmt.name] = module.name
+                # A Protocol names no implementation: a receiver typed with one may be any
+                # class with the method, so it gives no hint.
+                if not any(_last_name(b) == "Protocol" for b in stmt.bases):
+                    self.classes[stmt.name] = module.name
                 top.extend(stmt.decorator_list)
                 for item in stmt.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -13,15 +13,12 @@ from typing import Any
 import boto3
 
 from chalicelib.faces import FaceIndex
-from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.rebuild import Rebuild, unassigned
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from emulators.common.admin_client import admin
 from tests.cluster_photos import pypi_library, quality
 from tests.servers import running
-
-LIBRARIAN = Actor("api", "librarian")
 
 
 def client(url: str) -> Any:
@@ -45,7 +42,7 @@ def upload_all(url: str, settings: Settings) -> dict[str, Any]:
     tagger = Tagger(settings, faces, library)
     before = calls(url)
     for asset in list(library.assets.values()):
-        tagger.handle(AssetUploaded(asset, LIBRARIAN))
+        tagger.process(asset)  # what a worker does with the upload's message
     used = spent(calls(url), before)
     found = quality(faces, library, list(faces.all_faces()))
     return {"assets": len(library.assets), "calls": used,

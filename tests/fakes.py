@@ -30,8 +30,8 @@ from chalicelib.face_values import (
 from chalicelib.library import ASSET_ID_BATCH, AdminQuota, LibraryCalls, SearchPage, Webhook
 from chalicelib.library_errors import LibraryError, WriteRefused
 from chalicelib.messages import WorkMessage
-from chalicelib.queues import QueueUnavailable
-from chalicelib.stores import AssetLibrary, FaceStore, MessageQueue
+from chalicelib.queues import Depth, QueueUnavailable, Received
+from chalicelib.stores import AssetLibrary, FaceStore, MessageQueue, ParameterStore
 
 MAX_FACES_PER_USER = 100  # Rekognition's
 MAX_TAGS_PER_ASSET = 1000  # Cloudinary's
@@ -220,6 +220,8 @@ def _term_matches(asset: Asset, term: str) -> bool:
         hit = asset.ref.resource_type == value
     elif key == "type":
         hit = asset.ref.delivery_type == value
+    elif key == "asset_folder":
+        hit = asset.folder == value
     else:  # uploaded_at: fake assets have no upload time, every window holds them
         hit = True
     return hit != bool(negated)
@@ -316,6 +318,10 @@ class FakeLibrary:
         more = len(found) > self.page_size
         return SearchPage(tuple(a for _, a in page), str(page[-1][0]) if more else None)
 
+    def count(self, expression: str) -> int:
+        self._call("search", self.calls.admin)
+        return sum(1 for a in self.assets.values() if _matches(a, expression))
+
     def derivative_url(self, ref: AssetRef, version: int | None) -> str:
         return (f"https://res.example.com/{self.cloud_name}/image/{ref.delivery_type}"
                 f"/v{version}/{ref.public_id}")
@@ -334,8 +340,10 @@ class FakeLibrary:
 
 @dataclass
 class FakeQueue:
-    """The MessageQueue contract over a list: what was sent, the retry delays asked for, and
-    a live queue's answer to `has_waiting` (`waiting` looks answer yes, then no)."""
+    """The MessageQueue contract over lists: what was sent (work messages, and texts with their
+    delay), the retry delays asked for, a live queue's answer to `has_waiting` (`waiting` looks
+    answer yes, then no), a depth the test sets, and held messages a dead-letter queue hands
+    out."""
 
     name: str = "facetag-live.fifo"
     sent: list[WorkMessage] = field(default_factory=list)
@@ -343,11 +351,23 @@ class FakeQueue:
     waiting: int = 0
     looks: int = 0
     down: bool = False  # every send fails as SQS's would
+    dead_letter: str | None = None  # the name of its dead-letter queue
+    texts: list[tuple[str, int]] = field(default_factory=list)
+    held: list[Received] = field(default_factory=list)
+    resent: list[Received] = field(default_factory=list)
+    level: Depth = field(default_factory=lambda: Depth(0, 0, 0))
 
-    def send(self, messages: Sequence[WorkMessage]) -> None:
+    def _sending(self) -> None:
         if self.down:
             raise QueueUnavailable(f"{self.name}: unreachable")
+
+    def send(self, messages: Sequence[WorkMessage], delay_s: int = 0) -> None:
+        self._sending()
         self.sent.extend(messages)
+
+    def send_text(self, body: str, delay_s: int = 0) -> None:
+        self._sending()
+        self.texts.append((body, delay_s))
 
     def retry_later(self, receipt_handle: str, delay_s: int) -> None:
         self.retries.append((receipt_handle, delay_s))
@@ -358,8 +378,39 @@ class FakeQueue:
         self.waiting = max(0, self.waiting - 1)
         return busy
 
+    def depth(self) -> Depth:
+        return Depth(self.level.visible + len(self.held), self.level.in_flight,
+                     self.level.delayed)
+
+    def dead_letter_queue(self) -> str | None:
+        return self.dead_letter
+
+    def receive(self, max_messages: int, visibility_s: int, wait_s: int = 1) -> list[Received]:
+        return self.held[:max_messages]
+
+    def resend(self, message: Received) -> None:
+        self._sending()
+        self.resent.append(message)
+
+    def delete(self, receipt_handle: str) -> None:
+        self.held = [m for m in self.held if m.receipt_handle != receipt_handle]
+
+
+@dataclass
+class FakeParameters:
+    """The ParameterStore contract over a dict."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def put(self, name: str, value: str) -> None:
+        self.values[name] = value
+
 
 # mypy checks the fakes against the contracts the real wrappers keep (chalicelib/stores.py).
 _faces: FaceStore = FakeFaces()
 _library: AssetLibrary = FakeLibrary()
 _queue: MessageQueue = FakeQueue()
+_parameters: ParameterStore = FakeParameters()

@@ -32,3 +32,10 @@ def sqs(moto_server: RunningServer) -> Any:
     urllib.request.urlopen(urllib.request.Request(f"{moto_server.url}/moto-api/reset",
                                                   method="POST"), timeout=10).close()
     return aws_client("sqs", moto_server.url)
+
+
+@pytest.fixture
+def ssm(moto_server: RunningServer) -> Any:
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server.url}/moto-api/reset",
+                                                  method="POST"), timeout=10).close()
+    return aws_client("ssm", moto_server.url)

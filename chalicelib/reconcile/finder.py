@@ -42,6 +42,16 @@ class Window:
         return f"{since} to {_iso(self.until) if self.until else 'now'}"
 
 
+def base_expression(settings: Settings) -> str:
+    """Every image asset facetag may work on, before the window."""
+    return f'resource_type:image AND type:upload AND -tags="{quoted(settings.skip_tag)}"'
+
+
+def lacking_marker(settings: Settings) -> str:
+    """The term that leaves out assets processed with the current settings."""
+    return f'-tags="{quoted(settings.marker_tag)}"'
+
+
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -89,13 +99,12 @@ class Finder:
             page = following
 
     def base_expression(self) -> str:
-        return (f'resource_type:image AND type:upload '
-                f'AND -tags="{quoted(self.settings.skip_tag)}"')
+        return base_expression(self.settings)
 
     def unprocessed(self) -> Iterator[Asset]:
         terms = [self.base_expression(), self.window.expression()]
         if not self.rerun:
-            terms.append(f'-tags="{quoted(self.settings.marker_tag)}"')
+            terms.append(lacking_marker(self.settings))
         for assets in self.pages(" AND ".join(t for t in terms if t)):
             yield from self.found(a for a in assets
                                   if decide(a, self.settings, self.rerun).is_work)

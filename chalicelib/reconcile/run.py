@@ -1,5 +1,6 @@
 """One reconciliation run: find what lost notifications left undone and do it, a few assets
-at a time, inside the run's budget; then remove the faces of deleted assets."""
+at a time, inside the run's budget (or, given an outbox, send it to the backfill queue in
+chunks for the workers); then remove the faces of deleted assets."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import chain
 
 from .. import metrics
 from ..assets import Asset
+from ..chunks import in_chunks
 from ..decide import decide
 from ..face_errors import Throttled
 from ..library_errors import RateLimited
+from ..queues import QueueUnavailable
+from ..sizing import CHUNK
+from ..stores import MessageQueue
 from ..tagging import Tagger
 from .budget import Budget, RemainingMs, Stop, rate_limited
 from .finder import Finder, Progress, Window
@@ -36,10 +42,11 @@ class Options:
 
 class _Run:
     def __init__(self, tagger: Tagger, remaining_ms: RemainingMs, options: Options,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, outbox: MessageQueue | None) -> None:
         s = tagger.settings
         self.tagger = tagger
         self.options = options
+        self.outbox = outbox
         self.progress: Progress = progress or (lambda kind, n: None)
         window = options.window or Window(hours=s.reconcile_lookback_hours)
         self.tally = Tally(Summary(window=window.describe(), dry_run=options.dry_run,
@@ -60,6 +67,9 @@ class _Run:
         return self.finder
 
     def work(self, assets: Iterable[Asset]) -> None:
+        if self.outbox is not None and not self.options.dry_run:
+            self.enqueue(assets, self.outbox)
+            return
         if self.options.dry_run:
             for asset in assets:
                 plan = decide(asset, self.tagger.settings, self.options.rerun)
@@ -81,6 +91,28 @@ class _Run:
                 wait(inflight)  # let started assets finish: each ends with its marker
         if self.budget.halt:
             raise Stop(self.budget.halt)
+
+    def enqueue(self, assets: Iterable[Asset], outbox: MessageQueue) -> None:
+        """Send the assets to the queue a chunk at a time, as they are found."""
+        origin = f"reconcile:{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        pending: list[Asset] = []
+        for asset in assets:
+            self.budget.check()
+            pending.append(asset)
+            if len(pending) == CHUNK:
+                self.send(outbox, pending, origin)
+                pending = []
+        if pending:
+            self.send(outbox, pending, origin)
+
+    def send(self, outbox: MessageQueue, assets: list[Asset], origin: str) -> None:
+        try:
+            outbox.send(in_chunks(assets, origin))
+        except QueueUnavailable:
+            raise Stop("the backfill queue did not take the work; the next run continues"
+                       ) from None
+        self.tally.queued(len(assets))
+        self.progress("done", len(assets))
 
     def one(self, asset: Asset) -> None:
         try:
@@ -126,8 +158,12 @@ class _Run:
 
 
 def reconcile(tagger: Tagger, remaining_ms: RemainingMs | None = None,
-              options: Options | None = None, progress: Progress | None = None) -> Summary:
-    """One reconciliation run; never raises for budgets or rate limits (see the summary)."""
+              options: Options | None = None, progress: Progress | None = None,
+              outbox: MessageQueue | None = None) -> Summary:
+    """One reconciliation run; never raises for budgets or rate limits (see the summary).
+    With an outbox, the assets needing work are sent to it rather than processed here (a
+    re-run's lost training photos are only found again inline: a message names an asset, and
+    the worker reads its state, which still claims the training)."""
     return _Run(tagger, remaining_ms or (lambda: float("inf")), options or Options(),
-                progress).run()
+                progress, outbox).run()
 

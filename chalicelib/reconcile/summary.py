@@ -28,6 +28,7 @@ class Summary:
     refused: int = 0  # assets marked facetag:error (no face, unreadable, bad name…)
     skipped: int = 0
     failed: int = 0  # raised an error: left unmarked, so the next run retries them
+    queued: int = 0  # sent to the backfill queue instead (the scheduled run)
     removed: int = 0  # faces of deleted assets removed from the collection
     calls: dict[str, int] = field(default_factory=dict)
     stopped_early: bool = False
@@ -56,6 +57,10 @@ class Tally:
     def found(self, count: int) -> None:
         with self._lock:
             self.summary.found += count
+
+    def queued(self, count: int) -> None:
+        with self._lock:
+            self.summary.queued += count
 
     def failed(self) -> None:
         with self._lock:

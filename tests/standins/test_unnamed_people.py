@@ -11,6 +11,7 @@ from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.cluster_photos import pypi_library, quality
+from tests.unit.worker_support import deliver
 
 
 def test_the_pypi_photos_make_one_pure_unnamed_person_per_real_person(rekognition: Any) -> None:
@@ -19,7 +20,7 @@ def test_the_pypi_photos_make_one_pure_unnamed_person_per_real_person(rekognitio
     library = pypi_library()
     tagger = Tagger(settings, faces, library)
     for asset in list(library.assets.values()):
-        tagger.handle(AssetUploaded(asset, Actor("api", "librarian")))
+        deliver(tagger, AssetUploaded(asset, Actor("api", "librarian")))
     found = quality(faces, library, list(faces.all_faces()))
     assert found.people == {"Barack Obama": 7, "Joe Biden": 4}
     assert sorted(c.most_common(1)[0][0] for c in found.clusters.values()) == [

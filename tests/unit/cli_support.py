@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from click.testing import CliRunner, Result
 
@@ -12,10 +13,10 @@ from chalicelib.assets import Asset
 from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.reconcile import Options, Summary
 from chalicelib.settings import Settings, from_env
-from chalicelib.stores import AssetLibrary
+from chalicelib.stores import AssetLibrary, MessageQueue, ParameterStore
 from chalicelib.tagging import Outcome, Tagger
 from facetag_cli.cli import cli
-from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeParameters, FakeQueue
 from tests.unit.worker_support import MessageFailed, deliver, deliver_all
 
 LIBRARIAN = Actor("ui", "librarian")
@@ -30,6 +31,10 @@ class FakeWiring:
     library: FakeLibrary = field(default_factory=FakeLibrary)
     summary: Summary = field(default_factory=Summary)  # what every reconciliation returns
     runs: list[Options] = field(default_factory=list)
+    params: FakeParameters = field(default_factory=FakeParameters)
+    queues: dict[str, FakeQueue] = field(default_factory=dict)  # by name, made when asked for
+    ages: dict[str, float] = field(default_factory=dict)  # queue name -> oldest message, s
+    clock: datetime = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
     def settings(self) -> Settings:
         return from_env(self.environ)
@@ -45,6 +50,21 @@ class FakeWiring:
         progress("found", self.summary.found)
         progress("done", self.summary.processed)
         return self.summary
+
+    def parameters(self) -> ParameterStore:
+        return self.params
+
+    def queue(self, name: str) -> MessageQueue:
+        return self.fake_queue(name)
+
+    def fake_queue(self, name: str) -> FakeQueue:
+        return self.queues.setdefault(name, FakeQueue(name))
+
+    def oldest_age_s(self, queue_name: str) -> float | None:
+        return self.ages.get(queue_name)
+
+    def now(self) -> datetime:
+        return self.clock
 
     # -- arranging a library ---------------------------------------------------------------
 

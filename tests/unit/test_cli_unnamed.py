@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 from chalicelib import unnamed
 from chalicelib.settings import Settings
 from emulators.stack import kept_sdk_config
+from tests.fakes import FaceSpec
 from tests.unit.cli_support import FakeWiring, facetag
+from tests.unit.worker_support import handle
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +111,7 @@ def test_people_shows_named_and_unnamed_counts(wiring: FakeWiring) -> None:
         "1 named, 2 unnamed (`facetag unnamed` lists them).")
 
 
-def test_rebuild_groups_faces_processed_before_and_dry_run_only_says_so() -> None:
+def test_rebuild_queues_faces_processed_before_and_dry_run_only_says_so() -> None:
     w = FakeWiring(environ={"FACETAG_CLUSTER_MIN_FACES": "0"})
     for i in range(3):
         w.upload(f"b{i}", "bob")
@@ -117,6 +120,23 @@ def test_rebuild_groups_faces_processed_before_and_dry_run_only_says_so() -> Non
     assert dry.exit_code == 0, dry.output
     assert dry.stderr.startswith("Dry run, nothing written: 3 unassigned faces, 1 searched: "
                                  "1 unnamed people founded")
+    assert w.queues == {}
     assert json.loads(facetag(w, "unnamed", "--json").stdout) == []
-    done = facetag(w, "unnamed", "--rebuild", "--json")
-    assert [p["photos"] for p in json.loads(done.stdout)] == [3]
+    done = facetag(w, "unnamed", "--rebuild")
+    assert done.exit_code == 0, done.output
+    [sent] = w.queue(Settings().backfill_queue).sent
+    handle(w.tagger(), sent, backfill=True)  # a backfill worker takes the message
+    assert [p["photos"] for p in json.loads(facetag(w, "unnamed", "--json").stdout)] == [3]
+
+
+@pytest.mark.parametrize("strangers", [1, 100, 250])
+def test_rebuild_sends_the_unassigned_faces_a_hundred_a_message(strangers: int) -> None:
+    w = FakeWiring()
+    for i in range(strangers):
+        w.faces.photos[f"s{i}"] = [FaceSpec(f"stranger-{i}")]
+        w.faces.index_faces(b"", f"s{i}")
+    assert facetag(w, "unnamed", "--rebuild").exit_code == 0
+    sent = w.queue(Settings().backfill_queue).sent
+    assert len(sent) == math.ceil(strangers / 100)
+    assert sorted(f for m in sent for f in m.face_ids) == sorted(w.faces.stored)
+    assert w.faces.requests.count("SearchFaces") == 0  # the workers search, not the CLI

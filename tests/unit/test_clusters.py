@@ -15,6 +15,7 @@ from chalicelib.notifications import Actor, AssetUploaded, TagsChanged
 from chalicelib.settings import Settings
 from chalicelib.tagging import Outcome, Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
+from tests.unit.worker_support import deliver
 
 LIBRARIAN = Actor("api", "librarian-key")
 World = tuple[Tagger, FakeFaces, FakeLibrary]
@@ -39,7 +40,7 @@ def uploader(world: World) -> Upload:
     def go(asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = ()) -> Outcome:
         faces.photos[asset_id] = specs
         asset = library.add(asset_id, f"photos/{asset_id}", tags)
-        return tagger.handle(AssetUploaded(asset, LIBRARIAN))
+        return deliver(tagger, AssetUploaded(asset, LIBRARIAN))
     return go
 
 
@@ -162,7 +163,7 @@ def test_a_removed_unnamed_tag_is_remembered_and_not_written_again(
     [user_id] = unnamed_users(faces)
     tag = unnamed.tag(user_id, Settings())
     library.remove_tags(["photos/a2"], [tag])
-    tagger.handle(TagsChanged(library.assets["a2"].ref, (), (tag,), LIBRARIAN))
+    deliver(tagger, TagsChanged(library.assets["a2"].ref, (), (tag,), LIBRARIAN))
     assert user_id in library.assets["a2"].context["facetag_rejected"]
     tagger.process(library.assets["a2"], rerun=True)
     assert unnamed_tags(library, "a2") == set()

@@ -19,7 +19,8 @@ MAY_IMPORT_SDK_INTERNALS = {"chalicelib/faces.py", "chalicelib/face_errors.py",
                             "chalicelib/face_consistency.py",
                             "chalicelib/library.py", "chalicelib/library_errors.py",
                             "chalicelib/queues.py", "chalicelib/credentials.py",
-                            "chalicelib/calls.py", "facetag_cli/event_sources.py"}
+                            "chalicelib/calls.py", "chalicelib/parameters.py",
+                            "chalicelib/queue_age.py", "facetag_cli/event_sources.py"}
 SDK_INTERNALS = ("boto3", "botocore", "cloudinary.exceptions")
 WRAPPERS = {"chalicelib/faces.py", "chalicelib/library.py", "chalicelib/queues.py",
             "facetag_cli/event_sources.py"}

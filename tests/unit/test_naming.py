@@ -15,6 +15,7 @@ from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
 from tests.unit.test_clusters import LIBRARIAN, Upload, World, unnamed_users, upload, world
+from tests.unit.worker_support import deliver
 
 __all__ = ["upload", "world"]  # fixtures
 JANE = PersonName.parse("Jane Doe")
@@ -30,7 +31,7 @@ def stranger(upload: Upload, faces: FakeFaces, photos: int = 3) -> str:
 def label(world: World, asset_id: str, tag: str) -> None:
     tagger, _, library = world
     library.add_tags([library.assets[asset_id].public_id], [tag])
-    tagger.handle(TagsChanged(library.assets[asset_id].ref, (tag,), (), LIBRARIAN))
+    deliver(tagger, TagsChanged(library.assets[asset_id].ref, (tag,), (), LIBRARIAN))
 
 
 def test_a_training_label_on_a_photo_of_an_unnamed_person_names_it_everywhere(
@@ -53,7 +54,7 @@ def test_naming_into_an_existing_person_merges_them(world: World, upload: Upload
     faces.similarity[("jane", "bob")] = 30.0  # the librarian knows better than the faces
     upload("t0", [FaceSpec("jane")], tags=("train:Jane Doe",))
     user_id = stranger(upload, faces)
-    named = tagger.trainer.naming.name(user_id, JANE)
+    named = tagger.trainer.naming.give_name(user_id, JANE)
     assert named.merged and named.faces_moved == 3 and named.assets == 3
     assert len(faces.users_[JANE.user_id]) == 4
 
@@ -63,7 +64,7 @@ def test_a_photo_where_jane_was_rejected_loses_the_unnamed_tag_but_gets_no_name(
     tagger, faces, library = world
     user_id = stranger(upload, faces)
     library.add_context(["photos/a2"], {"facetag_rejected": '["Jane Doe"]'})
-    tagger.trainer.naming.name(user_id, JANE)
+    tagger.trainer.naming.give_name(user_id, JANE)
     assert "person:Jane Doe" not in library.assets["a2"].tags
     assert not any(t.startswith("unnamed:") for t in library.assets["a2"].tags)
 
@@ -78,7 +79,7 @@ def test_naming_costs_a_search_page_per_500_photos_and_a_write_per_1000(
         library.add(f"a{i}", f"photos/a{i}", (tag,))
     library.requests.clear()
     admin_before = library.calls.admin.total
-    named = tagger.trainer.naming.name(user_id, JANE)
+    named = tagger.trainer.naming.give_name(user_id, JANE)
     assert named.assets == n
     assert library.calls.admin.total - admin_before <= math.ceil(n / 100)
     assert library.requests.count("search") == math.ceil(n / 500)
@@ -91,7 +92,7 @@ def test_naming_costs_a_search_page_per_500_photos_and_a_write_per_1000(
 def test_an_unknown_unnamed_person_cannot_be_named(world: World) -> None:
     tagger, _, _ = world
     with pytest.raises(UnknownUnnamed):
-        tagger.trainer.naming.name("u:0123456789ab", JANE)
+        tagger.trainer.naming.give_name("u:0123456789ab", JANE)
 
 
 def test_a_full_person_takes_what_fits_and_the_rest_stay_unassigned() -> None:
@@ -107,6 +108,6 @@ def test_a_full_person_takes_what_fits_and_the_rest_stay_unassigned() -> None:
         library.add(f"a{i}", f"photos/a{i}")
         tagger.process(library.assets[f"a{i}"])
     [user_id] = unnamed_users(faces)
-    named = tagger.trainer.naming.name(user_id, JANE)
+    named = tagger.trainer.naming.give_name(user_id, JANE)
     assert (named.faces_moved, named.faces_released) == (0, 3)
     assert len(faces.users_[JANE.user_id]) == 85

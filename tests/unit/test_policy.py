@@ -49,7 +49,8 @@ QUEUE_GRANTS: dict[str, dict[str, set[str]]] = {
     "work_live": {"live_queue": WORK},
     "work_backfill": {"backfill_queue": WORK,
                       "live_queue": {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}},
-    "backfill_scan": {"scan_queue": WORK, "backfill_queue": SEND},
+    "backfill_scan": {"scan_queue": WORK - {"sqs:ChangeMessageVisibility"},
+                      "backfill_queue": SEND},
     "reconcile": {"backfill_queue": SEND},
 }
 # Beyond the Cloudinary secret, which every function reads: the backfill's cursor and counts.
@@ -201,7 +202,7 @@ def test_the_scanner_finds_the_lambda_functions_and_what_they_call(program: Prog
     # The route only verifies and queues.
     assert functions["api_handler"] == {"ssm:GetParameter", "sqs:GetQueueUrl",
                                         "sqs:SendMessage"}
-    assert all(a.startswith(("rekognition:", "ssm:", "sqs:", "lambda:"))
+    assert all(a.startswith(("rekognition:", "ssm:", "sqs:", "lambda:", "cloudwatch:"))
                for a in program.all_actions())
     assert program.all_actions() == program.cli_actions() | set().union(*functions.values())
 
@@ -241,6 +242,22 @@ def test_cli_only_operations_stay_out_of_the_lambda_roles(program: Program) -> N
             "lambda:UpdateEventSourceMapping"} <= program.cli_actions() - lambda_actions
 
 
+def operator_queue_grants(stage: str) -> dict[str, set[str]]:
+    """The operator's queues and backfill parameter: `facetag queue` looks at every queue,
+    `queue redrive` moves dead letters back, `backfill` starts and follows a run on the scan
+    queue and its parameter, `unnamed --rebuild` sends to the backfill queue."""
+    names = queue_names(stage)
+    look = {"sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
+    grants: dict[str, set[str]] = {
+        parameter_arn_suffix(names["backfill_param"]): {"ssm:GetParameter", "ssm:PutParameter"}}
+    for setting in ("live_queue", "backfill_queue", "scan_queue"):
+        queue = names[setting]
+        grants[queue] = look | {"sqs:SendMessage"}
+        dlq = queue.removesuffix(".fifo") + "-dlq" + (".fifo" if queue.endswith(".fifo") else "")
+        grants[dlq] = look | {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
+    return grants
+
+
 def test_operator_policy_grants_what_the_cli_calls(program: Program) -> None:
     policy = json.loads((PROJECT_DIR / "docs" / "operator-policy.json").read_text())
     envs = [stage_env(s) for s in DEPLOYED_STAGES]
@@ -248,7 +265,9 @@ def test_operator_policy_grants_what_the_cli_calls(program: Program) -> None:
     problems = policy_problems(
         policy, program.cli_actions(),
         collections={e.get("FACETAG_COLLECTION_ID", "facetag") for e in envs}, secrets=secrets,
-        grants={parameter_arn_suffix(p): {"ssm:GetParameter"} for p in secrets}, log_groups=None,
+        grants={parameter_arn_suffix(p): {"ssm:GetParameter"} for p in secrets}
+        | {k: v for s in DEPLOYED_STAGES for k, v in operator_queue_grants(s).items()},
+        log_groups=None,
         workers=frozenset(f"facetag-{s}-{w}" for s in DEPLOYED_STAGES for w in QUEUE_WORKERS))
     assert problems == []
 
@@ -458,6 +477,26 @@ def other():
     program = Program({"app": app, "chalicelib.creds": source})
     assert program.lambda_functions() == {"api_handler": {"ssm:GetParameter"}}
     assert program.all_actions() == {"ssm:GetParameter", "ssm:GetParametersByPath"}
+
+
+def test_a_call_through_a_receiver_typed_with_a_protocol_is_found() -> None:
+    source = '''
+from typing import Protocol
+import boto3
+class Store(Protocol):
+    def put(self, value: str) -> None: ...
+class Parameters:
+    def __init__(self) -> None:
+        self.client = boto3.client("ssm")
+    def put(self, value: str) -> None:
+        self.client.put_parameter(Name="n", Value=value)
+def save(store: Store) -> None:
+    store.put("v")
+'''
+    app = 'from chalice import Chalice\nfrom chalicelib.state import save\n' \
+          'app = Chalice(app_name="x")\n@app.route("/")\ndef index():\n    return save(None)\n'
+    program = Program({"app": app, "chalicelib.state": source})
+    assert program.lambda_functions() == {"api_handler": {"ssm:PutParameter"}}
 
 
 # -- the configuration step ------------------------------------------------------------------

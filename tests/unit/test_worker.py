@@ -48,10 +48,28 @@ def kinds(outcomes: list[tuple[str, Outcome]]) -> list[str]:
 
 def test_a_batch_reads_all_its_assets_in_one_admin_call(world: World) -> None:
     tagger, _, library = world
-    messages = [process(photo(world, f"p{i}", "bob")) for i in range(10)]
+    messages = [process(photo(world, f"p{i}", f"stranger-{i}")) for i in range(10)]
     result = handle(tagger, *messages)
     assert kinds(result.outcomes) == ["recognised"] * 10
     assert library.requests.count("resources_by_asset_ids") == 1
+
+
+def test_clustering_reads_only_the_founders_photos_once_per_unnamed_person_founded(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    tagger, _, library = world
+    reads: list[list[str]] = []
+    read = library.assets_by_ids
+    monkeypatch.setattr(library, "assets_by_ids",
+                        lambda ids: reads.append(list(ids)) or read(ids))
+    messages = [process(photo(world, f"p{i}", "bob")) for i in range(10)]
+    result = handle(tagger, *messages)
+    assert kinds(result.outcomes) == ["recognised"] * 10
+    batch, *clustering = reads
+    assert sorted(batch) == [f"p{i}" for i in range(10)]
+    # p2's face founds Bob's unnamed person with p0's and p1's, written since the batch read
+    # them: their tag needs them as they are now. The faces after it join without a read.
+    assert [sorted(ids) for ids in clustering] == [["p0", "p1"]]
+    assert library.requests.count("resources_by_asset_ids") == 2
 
 
 def test_a_done_version_makes_no_rekognition_call_nor_download(world: World) -> None:
@@ -243,6 +261,7 @@ def test_one_log_line_per_invocation(world: World, caplog) -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["messages"] == 2 and line["assets"] == 1 and line["dropped"] == 1
     assert line["outcomes"] == {"recognised": 1} and line["failures"] == 0
-    assert line["rekognition_calls"] == 3  # IndexFaces, and a search per face
+    # IndexFaces, a SearchUsers per face, and a SearchFaces per unknown face (clustering)
+    assert line["rekognition_calls"] == 5
     assert line["cloudinary_calls"] == 4  # read, download, context, tags
     assert isinstance(line["ms"], int)
