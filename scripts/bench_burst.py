@@ -71,6 +71,8 @@ def rates(samples: list[tuple[float, dict[str, int]]]) -> tuple[dict[str, float]
     base = samples[0][1]
     for op in {op for _, counts in samples for op in counts}:
         moving = [(t, counts.get(op, 0) - base.get(op, 0)) for t, counts in samples]
+        if not moving[-1][1]:
+            continue  # called before the burst only
         first = next(i for i, (_, n) in enumerate(moving) if n > 0)
         last = next(i for i in range(len(moving)) if moving[i][1] == moving[-1][1])
         t0 = moving[max(0, first - 1)][0]
