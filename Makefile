@@ -56,5 +56,10 @@ bench-burst: $(STAMP)
 bench-bulk: $(STAMP)
 	$(PY) -m scripts.bench_bulk
 
+ASSETS ?= 5000
+BACKFILL_TPS ?= 20
+bench-backfill: $(STAMP)
+	$(PY) -m scripts.bench_backfill --assets $(ASSETS) --tps $(BACKFILL_TPS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

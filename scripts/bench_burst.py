@@ -28,6 +28,7 @@ from scripts.bench_support import (
     Bench,
     app_environment,
     delta,
+    latency,
     machine,
     record,
     step,
@@ -94,9 +95,13 @@ def burst(bench: Bench, n: int, tps: float) -> dict[str, Any]:
     step(f"the burst: {n} uploads, each notified at once")
     started = time.monotonic()
 
+    answers: list[float] = []
+
     def upload(i: int) -> str:
         asset = bench.upload(made[i][0], public_id=f"burst/{i:05d}")
-        assert bench.notify(upload_notification(asset))[1] == 200
+        ms, status = bench.notify(upload_notification(asset))
+        assert status == 200
+        answers.append(ms)
         return str(asset["asset_id"])
 
     with ThreadPoolExecutor(8) as pool:
@@ -123,6 +128,8 @@ def burst(bench: Bench, n: int, tps: float) -> dict[str, Any]:
             "throttles": sum(delta(after["throttled"], admin_before["throttled"]).values()),
             "uploaded_s": round(uploaded_s, 1), "drain_s": round(drain_s, 1),
             "assets_per_second": round(n / drain_s, 2),
+            # moto's sends slow down with the queue's depth (README, Benchmarks)
+            "webhook_answers": latency(answers),
             "timeline": [(round(t - started, 1), c) for t, c in sampler.samples[::10]]}
 
 

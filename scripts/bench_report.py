@@ -76,8 +76,11 @@ def _acceptance(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"| backfill of {f['assets']} assets, stand-in at {f['tps']:g} TPS "
             f"(`make bench-backfill`) | {f['admin_calls']} Admin calls (⌈n/500⌉ + ⌈n/100⌉ = "
-            f"{f['admin_bound_base']}); {f['seconds']} s; live uploads during it waited "
-            f"{f['live_wait_median_s']} s (median); ETA at 25 % said {f['eta_error']} |")
+            f"{f['admin_bound_base']}), besides the operator's {f['admin_calls_operator']} "
+            f"and the live uploads' {f['admin_calls_live_uploads']}; {f['seconds']} s; "
+            f"{f['live_uploads']} live uploads during it waited {f['live_wait_median_s']} s "
+            f"(median, {f['live_wait_share']:.1%} of the duration); the ETA at a quarter done: "
+            f"{f['eta_error']} |")
     return lines
 
 
