@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-eventual test-burst check stack bench package clean
+.PHONY: demo test test-fast test-eventual test-burst check stack bench bench-burst bench-bulk \
+	bench-backfill package clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,8 +48,23 @@ stack: $(STAMP)
 package: $(STAMP)
 	$(PY) -m scripts.check_package --stage prod
 
+# A few minutes: latency, throughput, calls per asset, bulk removal; out/bench.json.
 bench: $(STAMP)
 	$(PY) -m scripts.bench
+
+# The acceptance runs, each adding its figures to out/bench.json (the README says how long).
+N ?= 1000
+TPS ?= 5
+bench-burst: $(STAMP)
+	$(PY) -m scripts.bench_burst --n $(N) --tps $(TPS)
+
+bench-bulk: $(STAMP)
+	$(PY) -m scripts.bench_bulk
+
+ASSETS ?= 5000
+BACKFILL_TPS ?= 20
+bench-backfill: $(STAMP)
+	$(PY) -m scripts.bench_backfill --assets $(ASSETS) --tps $(BACKFILL_TPS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

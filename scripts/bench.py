@@ -1,8 +1,10 @@
 """`make bench`: facetag's figures on the local stack, in one run (a few minutes).
 
-Prints, and writes to out/bench.json:
-- webhook answer latency (p50/p99) for ignored, training and recognition notifications;
-- recognition throughput through the webhook at the default concurrency, and reconciliation's;
+Prints, and writes to out/bench.json (other benches' keys are kept, see bench_support.record):
+- the webhook's answer latency (p50/p99) for every notification type, a 20-face group photo and
+  a tag change on 1,000 assets apart (scripts/bench_webhook.py);
+- recognition throughput through the queue (assets tagged a second, from the first upload to
+  drained queues) at the default quota, and reconciliation's (the operator's command, inline);
 - Rekognition and Cloudinary calls per recognised asset with k faces (k = 0…4), and bytes
   downloaded against the original's size;
 - the calls retroactive tagging costs for 10, 100 and 1,000 older assets;
@@ -12,50 +14,52 @@ Prints, and writes to out/bench.json:
   stand-in's TPS quota (scripts/bench_rekognition_quota.py);
 then a Markdown table for the README, with the machine it ran on.
 
+The longer acceptance runs are separate: `make bench-burst` (scripts/bench_burst.py),
+`make bench-bulk` (scripts/bench_bulk.py), `make bench-backfill` (scripts/bench_backfill.py).
 Notifications are sent by this script, signed as Cloudinary signs them, so each answer is timed
-exactly; the Cloudinary server's own notifications are switched off (drop rate 1). Photos are
-made unique with a few changed pixels, so the face engine's per-image cache does not flatter
-the figures.
+exactly; the Cloudinary server's own notifications are switched off (drop rate 1).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
-import os
-import platform
-import random
 import re
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
-import cloudinary
 import cloudinary.api
-import cloudinary.uploader
-from PIL import Image, ImageDraw, ImageOps
 
 from chalicelib import settings as settings_module
 from chalicelib.faces import FaceIndex, make_client
 from chalicelib.library import MediaLibrary
 from chalicelib.reconcile import reconcile
 from chalicelib.tagging import Tagger
-from emulators.cloudinary.signing import sign_notification
-from emulators.stack import (APP_KEY, APP_SECRET, LIBRARIAN_KEY, LocalStack, admin, local_stack)
-from tests.photos import faceless, jpeg_bytes, photos
+from emulators.stack import APP_KEY, APP_SECRET, QUIET_S, local_stack
+from scripts.bench_bulk import bulk_removal
+from scripts.bench_report import markdown, violations
+from scripts.bench_support import (
+    BIDEN,
+    OBAMA,
+    OUT,
+    ROOT,
+    Bench,
+    app_environment,
+    delta,
+    machine,
+    record,
+    step,
+    upload_notification,
+)
+from scripts.bench_webhook import sqs_send_ms, webhook_latency
 from tests.e2e.test_fault_burst import compose
+from tests.photos import faceless, photos
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "out" / "bench.json"
-OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 LAYOUTS: dict[int, tuple[tuple[str, bool], ...]] = {
     1: (("obama2", False),),
     2: (("obama3", False), ("biden", False)),
@@ -65,151 +69,69 @@ LAYOUTS: dict[int, tuple[tuple[str, bool], ...]] = {
 RETRO_SIZES = (10, 100, 1000)
 
 
-# -- plumbing --------------------------------------------------------------------------------
-
-class Bench:
-    def __init__(self, stack: LocalStack) -> None:
-        self.stack = stack
-        self.rng = random.Random(1)
-        self.rekognition = boto3.client(
-            "rekognition", endpoint_url=stack.rekognition.url, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing")
-        self.counter = 0
-
-    def reset(self) -> None:
-        for url in (self.stack.rekognition.url, self.stack.cloudinary.url):
-            admin(url, "reset", method="POST")
-        admin(self.stack.cloudinary.url, "notifications", {"drop_rate": 1.0})
-        admin(self.stack.cloudinary.url, "rate_limit", {"limit": 1_000_000})
-
-    def unique(self, data: bytes) -> bytes:
-        """The same photo with a few pixels changed: new bytes, same faces."""
-        with Image.open(io.BytesIO(data)) as opened:
-            image = ImageOps.exif_transpose(opened).convert("RGB")
-        draw = ImageDraw.Draw(image)
-        for _ in range(4):
-            x, y = self.rng.randrange(image.width), self.rng.randrange(image.height)
-            draw.point((x, y), fill=tuple(self.rng.randrange(256) for _ in range(3)))
-        return jpeg_bytes(image)
-
-    def upload(self, data: bytes, tags: list[str] | None = None) -> dict[str, Any]:
-        self.counter += 1
-        options: dict[str, Any] = {"public_id": f"bench/{self.counter:06d}"}
-        if tags:
-            options["tags"] = tags
-        return dict(cloudinary.uploader.upload(data, **options))
-
-    def notify(self, payload: dict[str, Any]) -> tuple[float, int]:
-        """POST one signed notification to the webhook; (milliseconds, status)."""
-        body = json.dumps(payload).encode()
-        timestamp = int(time.time())
-        request = urllib.request.Request(
-            self.stack.webhook_url, data=body, method="POST",
-            headers={"Content-Type": "application/json", "X-Cld-Timestamp": str(timestamp),
-                     "X-Cld-Signature": sign_notification(body, timestamp, APP_SECRET)})
-        started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=60) as response:
-            response.read()
-            status = response.status
-        return (time.perf_counter() - started) * 1000, status
-
-    def rek_stats(self) -> dict[str, int]:
-        return dict(admin(self.stack.rekognition.url, "stats")["calls"])
-
-    def cld_stats(self) -> dict[str, Any]:
-        return admin(self.stack.cloudinary.url, "stats")
-
-    def train(self, name: str, photo: str) -> dict[str, Any]:
-        asset = self.upload(photos()[photo].data, [f"train:{name}"])
-        self.notify(upload_notification(asset))
-        return asset
-
-    def tagger(self) -> Tagger:
-        current = settings_module.from_env(self.stack.env())
-        return Tagger(current, FaceIndex(make_client(), current.collection_id),
-                      MediaLibrary(current.derivative_size), APP_KEY)
-
-
-def upload_notification(asset: dict[str, Any]) -> dict[str, Any]:
-    """What Cloudinary posts after an upload: the upload answer plus the type."""
-    return {**asset, "notification_type": "upload",
-            "notification_context": {"triggered_by": {"source": "api", "id": LIBRARIAN_KEY}}}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-def latency(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50_ms": round(percentile(values, 0.5), 1),
-            "p99_ms": round(percentile(values, 0.99), 1)}
-
-
-def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
-    return {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
-
-
-def step(title: str) -> None:
-    print(f"· {title}", file=sys.stderr, flush=True)
+def tagger(bench: Bench) -> Tagger:
+    current = settings_module.from_env(bench.stack.env())
+    return Tagger(current, FaceIndex(make_client(), current.collection_id),
+                  MediaLibrary(current.derivative_size), APP_KEY)
 
 
 # -- the measurements ------------------------------------------------------------------------
 
-def webhook_latency(bench: Bench) -> dict[str, Any]:
-    step("webhook latency")
+def throughput(bench: Bench, assets: int = 48) -> dict[str, Any]:
+    step(f"recognition throughput through the queue ({assets} uploads)")
     bench.reset()
-    bench.train(OBAMA, "obama")
-    bench.train(BIDEN, "biden")
-    ignored = [bench.notify({"notification_type": "create_folder", "folder_path": f"f{i}"})[0]
-               for i in range(200)]
-    training = []
-    for i in range(15):
-        photo = ("obama2", "obama3")[i % 2]
-        asset = bench.upload(bench.unique(photos()[photo].data), [f"train:{OBAMA}"])
-        training.append(bench.notify(upload_notification(asset))[0])
-    recognition = []
-    for i in range(30):
-        data = bench.unique(compose(*LAYOUTS[1 + i % 4]))
-        recognition.append(bench.notify(upload_notification(bench.upload(data)))[0])
-    return {"ignored": latency(ignored), "training": latency(training),
-            "recognition": latency(recognition)}
-
-
-def throughput(bench: Bench, concurrency: int, assets: int = 48) -> dict[str, Any]:
-    step(f"recognition throughput through the webhook ({concurrency} at once)")
-    bench.reset()
-    bench.train(OBAMA, "obama")
-    bench.train(BIDEN, "biden")
-    uploaded = [bench.upload(bench.unique(compose(*LAYOUTS[1 + i % 4])))
-                for i in range(assets)]
+    bench.train_both()
+    photos_ = [bench.unique(compose(*LAYOUTS[1 + i % 4])) for i in range(assets)]
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        statuses = list(pool.map(lambda a: bench.notify(upload_notification(a))[1], uploaded))
-    elapsed = time.perf_counter() - started
-    assert statuses == [200] * assets, statuses
-    webhook = {"assets": assets, "concurrency": concurrency, "seconds": round(elapsed, 1),
-               "assets_per_minute": round(assets * 60 / elapsed)}
+    uploaded = []
+    for data in photos_:
+        uploaded.append(bench.upload(data))
+        assert bench.notify(upload_notification(uploaded[-1]))[1] == 200
+    bench.stack.wait_for_notifications(600)
+    elapsed = time.perf_counter() - started - QUIET_S
+    tags = bench.tags([a["asset_id"] for a in uploaded])
+    exact = sum(1 for i, a in enumerate(uploaded) if people(tags[a["asset_id"]])
+                == {OBAMA if n.startswith("obama") else BIDEN for n, _ in LAYOUTS[1 + i % 4]})
+    queued = {"assets": assets, "seconds": round(elapsed, 1),
+              "assets_per_second": round(assets / elapsed, 2),
+              "assets_per_minute": round(assets * 60 / elapsed), "tagged_exactly": exact}
 
-    step("reconciliation throughput")
+    step("reconciliation throughput (the operator's command, in-process)")
     for i in range(assets):  # notifications are dropped: only reconciliation finds these
         bench.upload(bench.unique(compose(*LAYOUTS[1 + i % 4])))
     with bench.stack.sdk(APP_KEY, APP_SECRET):
-        summary = reconcile(bench.tagger())
+        summary = reconcile(tagger(bench))
     assert summary.processed == assets and summary.failed == 0, summary
     seconds = summary.elapsed_ms / 1000
-    return {"webhook": webhook,
-            "reconciliation": {"assets": summary.processed, "concurrency": concurrency,
+    current = settings_module.from_env(bench.stack.env())
+    return {"queue": queued,
+            "reconciliation": {"assets": summary.processed, "concurrency": current.concurrency,
                                "seconds": round(seconds, 1),
                                "assets_per_minute": round(summary.processed * 60 / seconds),
                                "calls": summary.calls}}
 
 
+def people(tags: list[str]) -> set[str]:
+    return {t.removeprefix("person:") for t in tags if t.startswith("person:")}
+
+
+def spent(bench: Bench, notification: dict[str, Any]) -> dict[str, Any]:
+    """The calls one notification's work costs, once the queue has drained."""
+    rek, cld = bench.rek_calls(), bench.cld_stats()
+    status = bench.notify(notification)[1]
+    bench.stack.wait_for_notifications(300)
+    rek_spent = delta(bench.rek_calls(), rek)
+    after = bench.cld_stats()
+    return {"status": status, "rekognition": rek_spent,
+            "cloudinary": delta(after["calls"], cld["calls"]),
+            **{key: after[key] - cld[key] for key in
+               ("admin_calls", "upload_calls", "delivery_requests", "delivery_bytes")}}
+
+
 def calls_per_asset(bench: Bench) -> dict[str, Any]:
     step("calls per recognised asset")
     bench.reset()
-    bench.train(OBAMA, "obama")
-    bench.train(BIDEN, "biden")
+    bench.train_both()
     rows: dict[str, Any] = {}
     cases: list[tuple[str, int, bytes]] = [("0 faces", 0, faceless(480, 360))]
     cases += [(f"{k} face{'s' if k > 1 else ''}", k, bench.unique(compose(*LAYOUTS[k])))
@@ -218,22 +140,16 @@ def calls_per_asset(bench: Bench) -> dict[str, Any]:
     cases += [("1 face, full-size original", 1, photos()["obama3"].data)]
     for label, k, data in cases:
         asset = bench.upload(data)
-        rek, cld = bench.rek_stats(), bench.cld_stats()
-        ms, status = bench.notify(upload_notification(asset))
-        rek_spent = delta(bench.rek_stats(), rek)
-        cld_after = bench.cld_stats()
-        cld_spent = delta(cld_after["calls"], cld["calls"])
-        downloaded = cld_after["delivery_bytes"] - cld["delivery_bytes"]
+        s = spent(bench, upload_notification(asset))
+        total = sum(s["rekognition"].values())
         rows[label] = {
-            "faces": k, "status": status, "rekognition": rek_spent,
-            "rekognition_total": sum(rek_spent.values()),
-            "rekognition_bound": 1 + k, "within_bound": sum(rek_spent.values()) <= 1 + k,
-            "cloudinary": cld_spent,
-            "cloudinary_admin": cld_after["admin_calls"] - cld["admin_calls"],
-            "cloudinary_upload_api": cld_after["upload_calls"] - cld["upload_calls"],
-            "downloads": cld_after["delivery_requests"] - cld["delivery_requests"],
-            "bytes_downloaded": downloaded, "original_bytes": int(asset["bytes"]),
-            "download_ratio": round(downloaded / int(asset["bytes"]), 2),
+            "faces": k, "status": s["status"], "rekognition": s["rekognition"],
+            "rekognition_total": total, "rekognition_bound": 1 + k,
+            "within_bound": total <= 1 + k, "cloudinary": s["cloudinary"],
+            "cloudinary_admin": s["admin_calls"], "cloudinary_upload_api": s["upload_calls"],
+            "downloads": s["delivery_requests"], "bytes_downloaded": s["delivery_bytes"],
+            "original_bytes": int(asset["bytes"]),
+            "download_ratio": round(s["delivery_bytes"] / int(asset["bytes"]), 2),
             "original_size": f"{asset['width']}x{asset['height']}",
         }
     return rows
@@ -243,34 +159,31 @@ def retroactive(bench: Bench) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     face = compose(*LAYOUTS[1])
     older = faceless(96, 96)
+    rekognition = bench.stack.rekognition_client()
     for n in RETRO_SIZES:
         step(f"retroactive tagging over {n} older assets")
         bench.reset()
-        bench.rekognition.create_collection(CollectionId="facetag")
+        rekognition.create_collection(CollectionId="facetag")
         # n older photos of the person, seeded fast: one small upload each, and the same face
         # indexed under each asset id (the face engine's cache makes that cheap).
-        with ThreadPoolExecutor(8) as pool:
-            assets = list(pool.map(lambda _: bench.upload(older), range(n)))
+        assets = bench.upload_many(lambda _: older, n)
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda a: bench.rekognition.index_faces(
+            list(pool.map(lambda a: rekognition.index_faces(
                 CollectionId="facetag", ExternalImageId=a["asset_id"], Image={"Bytes": face},
                 MaxFaces=1), assets))
         trainer = bench.upload(photos()["obama"].data, [f"train:{OBAMA}"])
-        rek, cld = bench.rek_stats(), bench.cld_stats()
-        ms, status = bench.notify(upload_notification(trainer))
-        rek_spent = delta(bench.rek_stats(), rek)
-        cld_after = bench.cld_stats()
-        cld_spent = delta(cld_after["calls"], cld["calls"])
+        started = time.perf_counter()
+        s = spent(bench, upload_notification(trainer))
+        seconds = time.perf_counter() - started - QUIET_S
         tagged = sum(1 for a in assets[:5] if f"person:{OBAMA}" in
                      cloudinary.api.resource(a["public_id"]).get("tags", []))
         rows[str(n)] = {
-            "status": status, "ms": round(ms), "rekognition": rek_spent,
-            "search_faces": rek_spent.get("SearchFaces", 0),
-            "cloudinary": cld_spent,
-            "admin_reads": cld_after["admin_calls"] - cld["admin_calls"],
+            "status": s["status"], "seconds": round(seconds, 1), "rekognition": s["rekognition"],
+            "search_faces": s["rekognition"].get("SearchFaces", 0),
+            "cloudinary": s["cloudinary"], "admin_reads": s["admin_calls"],
             # The training photo's own current state, then one read per 100 older assets.
             "admin_reads_bound": 1 + math.ceil(n / 100),
-            "upload_api_writes": cld_after["upload_calls"] - cld["upload_calls"],
+            "upload_api_writes": s["upload_calls"],
             "tag_writes_bound": math.ceil(n / 1000),
             "sample_tagged": f"{tagged}/5",
         }
@@ -302,97 +215,31 @@ def server_benches() -> dict[str, Any]:
     return results
 
 
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "platform": platform.platform()}
-
-
-# -- report ----------------------------------------------------------------------------------
-
-def markdown(r: dict[str, Any]) -> str:
-    m, lat, thr = r["machine"], r["webhook_latency"], r["throughput"]
-    lines = [f"Measured on the local stack: {m['nproc']} CPUs ({m['cpu']}), "
-             f"Python {m['python']}.", "", "| Figure | Value |", "|---|---|"]
-    for kind in ("ignored", "training", "recognition"):
-        lines.append(f"| webhook answer, {kind} notification | p50 {lat[kind]['p50_ms']} ms, "
-                     f"p99 {lat[kind]['p99_ms']} ms (n={lat[kind]['n']}) |")
-    lines.append(f"| recognition throughput, webhook, {thr['webhook']['concurrency']} at once | "
-                 f"{thr['webhook']['assets_per_minute']} assets/min |")
-    lines.append(f"| reconciliation throughput, concurrency {thr['reconciliation']['concurrency']}"
-                 f" | {thr['reconciliation']['assets_per_minute']} assets/min |")
-    for label, row in r["calls_per_asset"].items():
-        lines.append(
-            f"| recognition, {label} | Rekognition {row['rekognition_total']} calls "
-            f"(bound {row['rekognition_bound']}); Cloudinary {row['downloads']} download, "
-            f"{row['cloudinary_upload_api']} Upload API writes, {row['cloudinary_admin']} Admin;"
-            f" {row['bytes_downloaded'] // 1024} KB downloaded for a "
-            f"{row['original_bytes'] // 1024} KB {row['original_size']} original |")
-    for n, row in r["retroactive"].items():
-        lines.append(
-            f"| retroactive tagging, {n} older assets | {row['search_faces']} SearchFaces, "
-            f"{sum(row['rekognition'].values())} Rekognition calls in all; "
-            f"{row['admin_reads']} Admin reads (1 + ⌈n/100⌉ = {row['admin_reads_bound']}), "
-            f"{row['upload_api_writes']} Upload API writes (2 on the training photo, "
-            f"⌈n/1000⌉ = {row['tag_writes_bound']} tag write); {row['ms']} ms |")
-    cold = r["cold_start"]
-    lines.append(f"| cold start: `import app` | {cold.get('import_app_ms')} ms "
-                 f"(`import boto3` alone: {cold.get('import_boto3_ms')} ms); peak RSS of one "
-                 f"recognition {cold.get('rss_peak_mb')} MB |")
-    quota = r["local_servers"].get("bench_rekognition_quota") or ["not measured"]
-    lines.append(f"| Rekognition stand-in at its TPS quota | {quota[0]} |")
-    return "\n".join(lines)
-
-
-def violations(r: dict[str, Any]) -> list[str]:
-    """The cost bounds facetag promises, checked on this run's figures."""
-    found = [f"recognition, {label}: {row['rekognition_total']} Rekognition calls > 1 + k"
-             for label, row in r["calls_per_asset"].items() if not row["within_bound"]]
-    found += [f"recognition, {label}: {row['downloads']} downloads"
-              for label, row in r["calls_per_asset"].items() if row["downloads"] != 1]
-    for n, row in r["retroactive"].items():
-        if row["search_faces"] != 1 or row["admin_reads"] > row["admin_reads_bound"] \
-                or row["upload_api_writes"] > 2 + row["tag_writes_bound"]:
-            found.append(f"retroactive tagging over {n} assets: {row}")
-    return found
-
-
 def main() -> None:
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine()}
-    env = os.environ.copy()
     logs = Path(tempfile.mkdtemp(prefix="facetag-bench-"))
-    with local_stack(log_dir=logs) as stack:
-        for name, value in stack.env().items():
-            os.environ[name] = value  # the in-process tagger's clients read them
+    with local_stack(log_dir=logs) as stack, app_environment(stack), stack.sdk():
         bench = Bench(stack)
-        current = settings_module.from_env(stack.env())
-        with stack.sdk():
-            results["webhook_latency"] = webhook_latency(bench)
-            results["throughput"] = throughput(bench, current.concurrency)
-            results["calls_per_asset"] = calls_per_asset(bench)
-            results["retroactive"] = retroactive(bench)
-    os.environ.clear()
-    os.environ.update(env)
+        results["webhook_latency"] = webhook_latency(bench)
+        results["sqs_send_ms"] = sqs_send_ms(bench)
+        results["throughput"] = throughput(bench)
+        results["calls_per_asset"] = calls_per_asset(bench)
+        results["retroactive"] = retroactive(bench)
+        results["bulk_removal"] = bulk_removal(bench, 600)
     results["cold_start"] = cold_start()
     results["local_servers"] = server_benches()
     results["seconds"] = round(time.monotonic() - started)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2))
+    record(results)
     print(json.dumps({k: v for k, v in results.items() if k != "local_servers"}, indent=2))
     for name, lines in results["local_servers"].items():
         print(f"\n{name}:\n  " + "\n  ".join(lines))
-    print("\n" + markdown(results))
+    print("\n" + markdown(json.loads(OUT.read_text())))
     print(f"\n{OUT.relative_to(ROOT)} written; {results['seconds']} s in all; "
           f"the stack's logs are in {logs}")
     broken = violations(results)
     if broken:
-        print("\ncost bounds not met:\n  " + "\n  ".join(broken))
+        print("\nbounds not met:\n  " + "\n  ".join(broken))
         sys.exit(1)
 
 
