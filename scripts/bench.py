@@ -41,6 +41,7 @@ from chalicelib.library import MediaLibrary
 from chalicelib.reconcile import reconcile
 from chalicelib.tagging import Tagger
 from emulators.stack import APP_KEY, APP_SECRET, QUIET_S, local_stack
+from scripts import bench_clusters
 from scripts.bench_bulk import bulk_removal
 from scripts.bench_report import markdown, violations
 from scripts.bench_support import (
@@ -227,6 +228,7 @@ def main() -> None:
         results["calls_per_asset"] = calls_per_asset(bench)
         results["retroactive"] = retroactive(bench)
         results["bulk_removal"] = bulk_removal(bench, 600)
+    results["clusters"] = bench_clusters.measure()
     results["cold_start"] = cold_start()
     results["local_servers"] = server_benches()
     results["seconds"] = round(time.monotonic() - started)

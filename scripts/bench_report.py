@@ -51,6 +51,16 @@ def _calls(r: dict[str, Any]) -> list[str]:
               f"{row['tag_writes_bound']} tag write, the rest on the training photo); "
               f"{row['seconds']} s through the queue |"
               for n, row in r.get("retroactive", {}).items()]
+    if c := r.get("clusters"):
+        grouped, plain, rebuild = c["with_grouping"], c["without_grouping"], c["rebuild"]
+        lines.append(
+            f"| unnamed people: {grouped['assets']} PyPI photos, {grouped['faces']} faces, "
+            f"nobody trained (`scripts/bench_clusters.py`) | {grouped['unnamed_people']} "
+            f"unnamed people, purity {grouped['purity']}, completeness "
+            f"{grouped['completeness']}; Rekognition calls per photo "
+            f"{grouped['calls_per_asset']} with clustering, {plain['calls_per_asset']} "
+            f"without ({c['extra_calls_per_unknown_face']} extra per unknown face); rebuild "
+            f"{rebuild['calls_per_face']} calls per face |")
     return lines
 
 
