@@ -16,6 +16,9 @@ written here ends in a backslash: names cannot hold one, see names.py):
   names (no name holds a comma, so the list splits back exactly; `;` may be in a name);
 - `facetag_face_ids`: `,`-joined Rekognition FaceIds (lowercase UUIDs);
 - `facetag_trained`, `facetag_label`: one display name;
+- `facetag_unnamed_joined`: a JSON object from unnamed people's user ids to lists of FaceIds:
+  this asset's faces that joined an unnamed person without being associated with it (clusters.py
+  associates them in bulk when needed, unnamed_joins.py);
 - `facetag_rejected`: a JSON list of display names (any character can be in a removed tag),
   and the user ids (`u:…`) of unnamed people whose tag a librarian removed (unnamed.py);
 - `facetag_error`: a sentence for a librarian;
@@ -29,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from . import unnamed
@@ -51,6 +54,7 @@ TRAINED = "facetag_trained"  # the person this asset trains
 LABEL = "facetag_label"  # the training label last acted on (also when it failed)
 ERROR = "facetag_error"
 REJECTED = "facetag_rejected"
+JOINED = "facetag_unnamed_joined"
 ASSET_VERSION = "facetag_asset_version"
 LEGACY_ASSET_VERSION = "facetag_version"
 
@@ -74,6 +78,7 @@ class AssetState:
     label: str
     error: str
     rejected: frozenset[str]
+    joined: dict[str, str]  # claimed: face id -> the unnamed person it joined
 
     def processed(self, asset: Asset) -> bool:
         """This version of the asset was processed with the current settings."""
@@ -90,13 +95,43 @@ def read(asset: Asset, settings: Settings) -> AssetState:
         label=ctx.get(LABEL, ""),
         error=ctx.get(ERROR, ""),
         rejected=_rejected(ctx.get(REJECTED, "")),
+        joined=_joined(ctx.get(JOINED, "")),
     )
+
+
+def standing_joins(asset: Asset, settings: Settings) -> dict[str, str]:
+    """The asset's joined faces whose unnamed person's tag it still carries: a join recorded
+    for a person named or merged since (its tag replaced), or whose tag a librarian removed
+    here, no longer says who the face is."""
+    joined = read(asset, settings).joined
+    return {f: u for f, u in joined.items() if unnamed.tag(u, settings) in asset.tags}
 
 
 def _face_ids(raw: str) -> tuple[str, ...]:
     """FaceIds as Rekognition issues them, each once; none if more than one image can have."""
     ids = tuple(dict.fromkeys(f for f in raw.split(",") if _FACE_ID.fullmatch(f)))
     return ids if len(ids) <= MAX_FACE_IDS else ()
+
+
+def _joined(raw: str) -> dict[str, str]:
+    """Unnamed people's ids and FaceIds as facetag writes them, each face once, at most as
+    many faces as one image can have; otherwise none."""
+    try:
+        groups = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    if not isinstance(groups, dict):
+        return {}
+    joined: dict[str, str] = {}
+    for user_id, face_ids in groups.items():
+        if not unnamed.is_unnamed(user_id) or not isinstance(face_ids, list):
+            return {}
+        for face_id in face_ids:
+            if not isinstance(face_id, str) or not _FACE_ID.fullmatch(face_id) or (
+                    face_id in joined):
+                return {}
+            joined[face_id] = user_id
+    return joined if len(joined) <= MAX_FACE_IDS else {}
 
 
 def _name(raw: str) -> PersonName | None:
@@ -121,14 +156,19 @@ def _names(names: Iterable[PersonName]) -> str:
 def _processed(asset: Asset, face_ids: Iterable[str]) -> dict[str, str]:
     """Keys every processing result carries; the legacy version key is dropped."""
     return {FACE_IDS: ",".join(face_ids), ASSET_VERSION: str(asset.version),
-            LEGACY_ASSET_VERSION: "", ERROR: ""}
+            LEGACY_ASSET_VERSION: "", ERROR: "", JOINED: ""}
 
 
 def recognised_context(asset: Asset, faces: int, unknown: int, people: Iterable[PersonName],
-                       suggested: Iterable[PersonName], face_ids: Iterable[str]
-                       ) -> dict[str, str]:
+                       suggested: Iterable[PersonName], face_ids: Iterable[str],
+                       joined: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`joined`: face id -> the unnamed person it joined without being associated."""
+    groups: dict[str, list[str]] = {}
+    for face_id, user_id in sorted((joined or {}).items()):
+        groups.setdefault(user_id, []).append(face_id)
     return {**_processed(asset, face_ids), FACES: str(faces), UNKNOWN: str(unknown),
-            PEOPLE: _names(people), SUGGESTED: _names(suggested)}
+            PEOPLE: _names(people), SUGGESTED: _names(suggested),
+            JOINED: json.dumps(groups, sort_keys=True, separators=(",", ":")) if groups else ""}
 
 
 def trained_context(asset: Asset, name: PersonName, face_ids: Iterable[str]) -> dict[str, str]:

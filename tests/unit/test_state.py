@@ -180,3 +180,29 @@ def test_a_reason_ending_in_a_backslash_loses_it_rather_than_the_next_key(reason
     stored = sdk_round_trip(dict(library.assets["a1"].context))
     assert stored[state.ASSET_VERSION] == "1" and stored.get(state.ERROR, "") == (
         reason.rstrip("\\"))
+
+
+U1, U2 = "u:0123456789ab", "u:ba9876543210"
+
+
+def test_joined_faces_read_back_and_stand_while_the_photo_carries_the_tag() -> None:
+    before = asset()
+    after = written(before, state.recognised_context(before, 2, 2, [], [], [F1, F2],
+                                                     {F1: U1, F2: U2}))
+    assert state.read(after, S).joined == {F1: U1, F2: U2}
+    tagged = Asset(after.ref, after.version, (*after.tags, "unnamed:0123456789ab"),
+                   after.context)
+    assert state.standing_joins(tagged, S) == {F1: U1}
+    rerun = written(after, state.recognised_context(after, 2, 0, [], [], [F1, F2]))
+    assert state.read(rerun, S).joined == {}
+
+
+@pytest.mark.parametrize("raw", [
+    "not json", "[]", '{"p:Jane": ["%s"]}' % F1, '{"u:0123456789ab": ["not-a-face"]}',
+    '{"u:0123456789ab": "%s"}' % F1, '{"u:0123456789ab": ["%s"], "u:ba9876543210": ["%s"]}'
+    % (F1, F1),
+    '{"u:0123456789ab": [%s]}' % ",".join(
+        f'"{n:08x}-1111-4222-8333-444455556666"' for n in range(101)),
+])
+def test_a_joined_value_facetag_did_not_write_reads_as_none(raw: str) -> None:
+    assert state.read(asset({state.JOINED: raw}), S).joined == {}
