@@ -3,9 +3,11 @@
 Recognition hands over each usable face that matches no named person at the suggestion
 threshold, with the users its one SearchUsers call already found (unnamed people among them).
 - It matches unnamed people at the match threshold: it joins the one with the lowest id, and
-  the others are merged into that one (the face links them). One AssociateFaces call.
+  the others are merged into that one (the face links them). No call: the join is recorded on
+  the face's photo and associated in bulk when needed (unnamed_joins.py).
 - Otherwise one SearchFaces at the match threshold looks among the faces. A neighbour held by
-  an unnamed person: as above. A neighbour held by a named person (or someone else's user):
+  an unnamed person, or recorded as joined to one: as above (its photo is read, one Admin read
+  per 100). A neighbour held by a named person (or someone else's user):
   the face is left alone. Otherwise the face and its unassigned neighbours, the most similar
   one per photo and none on its own photo (a person is on a photo once), found an unnamed
   person when they are at least `FACETAG_CLUSTER_MIN_FACES` (so on at least 2 photos): every
@@ -14,25 +16,31 @@ threshold, with the users its one SearchUsers call already found (unnamed people
   one tag write).
 - Otherwise the face waits, unassigned, for the faces that come after it.
 A face already held by an unnamed person stays where it is (a re-run costs nothing more).
+So an unnamed person costs three SearchFaces (two faces wait, the third founds), a CreateUser
+and an AssociateFaces; each later face that SearchUsers finds like it costs none, one it does
+not find costs its SearchFaces; a stray face costs its SearchFaces.
 
 Rekognition keeps at most 100 faces per user. A face that matches a full unnamed person is
-tagged with it but not associated (its 100 faces already say who it is); a merge moves what fits
-and leaves the rest unassigned, still tagged. The ids are derived from the founding faces
-(unnamed.py), so workers founding the same person at once fill the same user; a founder another
-worker put in another unnamed person meanwhile merges the two.
+tagged with it but not associated (its 100 faces already say who it is); a merge moves what
+fits (the faces held and those recorded as joined) and leaves the rest unassigned, still
+tagged. The ids are derived from the founding faces (unnamed.py), so workers founding the same
+person at once fill the same user; a founder another worker put in another unnamed person
+meanwhile merges the two.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import state, unnamed
+from .assets import Asset
 from .face_errors import LimitReached
 from .face_values import FaceMatch, StoredFace, UserMatch
 from .settings import Settings
 from .stores import AssetLibrary, FaceStore
+from .unnamed_joins import Joins
 from .unnamed_tags import UnnamedTags
 
 log = logging.getLogger("facetag.clusters")
@@ -54,6 +62,12 @@ class Found:
 
 
 Placement = Join | Found | None
+
+
+@dataclass(frozen=True)
+class Placed:
+    user_id: str
+    held: bool  # associated with the user; otherwise recorded on its photo as joined
 
 
 def placement(face: StoredFace, neighbours: Sequence[FaceMatch], min_faces: int) -> Placement:
@@ -78,34 +92,46 @@ class Clusters:
         self.settings = settings
         self.faces = faces
         self.tags = UnnamedTags(settings, library)
+        self.joins = Joins(settings, faces, library)
 
     @property
     def enabled(self) -> bool:
         return self.settings.cluster_min_faces > 0
 
-    def place(self, face: StoredFace, matches: Sequence[UserMatch]) -> str | None:
+    def place(self, face: StoredFace, matches: Sequence[UserMatch]) -> Placed | None:
         """The unnamed person an unknown face belongs to now, if any."""
         if not self.enabled or face.user_id:
-            return face.user_id if unnamed.is_unnamed(face.user_id) else None
+            return Placed(face.user_id, True) if unnamed.is_unnamed(face.user_id) else None
         s = self.settings
         near = sorted(m.user_id for m in matches
                       if unnamed.is_unnamed(m.user_id) and m.similarity >= s.match_threshold)
+        read: dict[str, Asset] = {}  # the neighbours' photos, read to resolve them
         if near:
-            return self.apply(face, Join(near[0], tuple(near[1:])))
-        neighbours = self.faces.search_faces(face.face_id, s.match_threshold)
-        return self.apply(face, placement(face, neighbours, s.cluster_min_faces))
+            decision: Placement = Join(near[0], tuple(near[1:]))
+        else:
+            neighbours = self.joins.resolve(self.faces.search_faces(face.face_id,
+                                                                    s.match_threshold), read)
+            decision = placement(face, neighbours, s.cluster_min_faces)
+        if isinstance(decision, Join) and self.joins.deferred:
+            self._merge_into(decision)
+            return Placed(decision.target, False)
+        user_id = self.apply(face, decision, read)
+        return Placed(user_id, True) if user_id else None
 
-    def apply(self, face: StoredFace, decision: Placement) -> str | None:
+    def apply(self, face: StoredFace, decision: Placement,
+              read: Mapping[str, Asset] | None = None) -> str | None:
+        """The decision carried out, a join associated at once (the rebuild's way); `read`:
+        photos just read, not read again to tag them."""
         if isinstance(decision, Join):
-            for other in decision.merged:
-                self.merge(other, decision.target)
+            self._merge_into(decision)
             self._associate(decision.target, [face.face_id])
             return decision.target
         if isinstance(decision, Found):
-            return self._found(face, decision.founders)
+            return self._found(face, decision.founders, read or {})
         return None
 
-    def _found(self, face: StoredFace, founders: Sequence[FaceMatch]) -> str:
+    def _found(self, face: StoredFace, founders: Sequence[FaceMatch],
+               read: Mapping[str, Asset]) -> str:
         face_ids = [face.face_id, *(f.face_id for f in founders)]
         user_id = unnamed.founded_by(face_ids)
         self.faces.ensure_user(user_id)
@@ -118,20 +144,29 @@ class Clusters:
             for source in {user_id, *others} - {target}:
                 self.merge(source, target)
             user_id = target
-        self.tags.add((f.asset_id for f in founders if f.asset_id != face.asset_id), user_id)
+        self.tags.add((f.asset_id for f in founders if f.asset_id != face.asset_id), user_id,
+                      read)
         log.info("unnamed person found", extra={"user_id": user_id, "faces": len(face_ids)})
         return user_id
 
+    def _merge_into(self, decision: Join) -> None:
+        for other in decision.merged:
+            self.merge(other, decision.target)
+
     def merge(self, source: str, target: str) -> int:
-        """`source`'s faces and tags become `target`'s; returns the faces moved."""
-        face_ids = [f.face_id for f in self.faces.user_faces(source)]
-        if face_ids:
-            self.faces.disassociate(source, face_ids)
+        """`source`'s faces (held, and recorded as joined on the photos carrying its tag) and
+        tags become `target`'s; returns the faces moved."""
+        held = [f.face_id for f in self.faces.user_faces(source)]
+        holders = self.tags.holders(source) if self.settings.unnamed_tags else []
+        if held:
+            self.faces.disassociate(source, held)
         self.faces.delete_user(source)
+        face_ids = [*held, *self.joins.recorded(source, holders)]
         moved = self._associate(target, face_ids) if face_ids else 0
         s = self.settings
         new_tag = unnamed.tag(target, s) if s.unnamed_tags else None
-        self.tags.replace(source, new_tag, lambda a: target in state.read(a, s).rejected)
+        self.tags.replace(holders, source, new_tag,
+                          lambda a: target in state.read(a, s).rejected)
         log.info("unnamed people merged", extra={"user_id": target, "merged": source,
                                                  "faces": moved})
         return moved

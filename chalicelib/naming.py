@@ -8,8 +8,10 @@ Admin reads, and ⌈n/1000⌉ calls adding the person's tag and as many removing
 photo where a librarian removed the person's name before gets no person tag; a hidden person
 gets none anywhere.
 
-Rekognition keeps at most 100 faces per user: the person takes the unnamed faces up to 80 (the
-face that trains first), leaving room for 20 training photos; the other faces stay in the
+The unnamed person's faces are those it holds and those its photos record as joined
+(unnamed_joins.py: one ListFaces checks them, then 100 an AssociateFaces). Rekognition keeps at
+most 100 faces per user: the person takes the unnamed faces up to 80 (the face that trains
+first), leaving room for 20 training photos; the other faces stay in the
 collection, unassigned. Later photos are recognised from the faces the person holds.
 """
 
@@ -23,6 +25,7 @@ from .face_errors import LimitReached
 from .names import PersonName
 from .settings import Settings
 from .stores import AssetLibrary, FaceStore
+from .unnamed_joins import Joins
 from .unnamed_tags import UnnamedTags
 
 log = logging.getLogger("facetag.naming")
@@ -51,24 +54,26 @@ class Naming:
         self.settings = settings
         self.faces = faces
         self.tags = UnnamedTags(settings, library)
+        self.joins = Joins(settings, faces, library)
 
     def give_name(self, user_id: str, name: PersonName, first: str | None = None) -> Named:
         """`user_id`'s faces (`first` before the others) and tags become `name`'s."""
         s = self.settings
-        members = [f.face_id for f in self.faces.user_faces(user_id)]
-        holders = self.tags.holders(user_id) if not members else None
-        if not members and not holders:
+        held = [f.face_id for f in self.faces.user_faces(user_id)]
+        holders = self.tags.holders(user_id) if s.unnamed_tags or not held else []
+        if not held and not holders:
             raise UnknownUnnamed(user_id, unnamed.tag(user_id, s))
+        members = [*held, *self.joins.recorded(user_id, holders)]
         members.sort(key=lambda f: f != first)
-        held = self.faces.user_faces(name.hidden_user_id)
-        hidden = bool(held)
+        theirs = self.faces.user_faces(name.hidden_user_id)
+        hidden = bool(theirs)
         target = name.hidden_user_id if hidden else name.user_id
-        held = held or self.faces.user_faces(target)
-        room = max(0, MAX_FACES_PER_USER - ROOM_FOR_TRAINING - len(held))
-        if first in members and len(held) < MAX_FACES_PER_USER:
+        theirs = theirs or self.faces.user_faces(target)
+        room = max(0, MAX_FACES_PER_USER - ROOM_FOR_TRAINING - len(theirs))
+        if first in members and len(theirs) < MAX_FACES_PER_USER:
             room = max(room, 1)
-        if members:
-            self.faces.disassociate(user_id, members)
+        if held:
+            self.faces.disassociate(user_id, held)
         self.faces.delete_user(user_id)
         moved = 0
         if members[:room]:
@@ -80,9 +85,9 @@ class Naming:
                 moved = 0
         person_tag = None if hidden else s.person_tag_prefix + name.display
         assets = self.tags.replace(
-            user_id, person_tag,
+            holders, user_id, person_tag,
             lambda a: name.display in state.read(a, s).rejected or user_id in state.read(
                 a, s).rejected)
         log.info("unnamed person named", extra={"user_id": user_id, "faces": moved,
                                                 "assets": assets})
-        return Named(moved, len(members) - moved, assets, bool(held))
+        return Named(moved, len(members) - moved, assets, bool(theirs))

@@ -5,7 +5,8 @@ no user holds are listed (ListFaces, 4,096 a page) and sent to the backfill queu
 (`CHUNK` face ids a `Recluster` message); a backfill worker calls `Rebuild.recluster` per chunk,
 its Rekognition calls paced at its share of the quota, and hands back the faces it had no time
 for. A dry run calls `Rebuild.chunk` in the operator's process. Per
-face one SearchFaces at the suggestion threshold: a neighbour held by a named person (hidden or
+face one SearchFaces at the suggestion threshold (a neighbour recorded as joined to an unnamed
+person counts as held by it, unnamed_joins.py): a neighbour held by a named person (hidden or
 not) means the face is that person's, left alone; the neighbours at the match threshold then
 decide as for a new face (clusters.py: join, merge or found). The photos of the faces placed get
 the unnamed tag at the end of the chunk: one Admin read per 100 photos and one tag write per
@@ -92,7 +93,8 @@ class Rebuild:
                 done.left = [f.face_id for f in faces[n:] if f.face_id not in placed]
                 break
             done.faces += 1
-            near = self.faces.search_faces(face.face_id, s.suggest_threshold)
+            near = self.clusters.joins.resolve(self.faces.search_faces(face.face_id,
+                                                                       s.suggest_threshold))
             seen = [replace(n, user_id=placed.get(n.face_id, n.user_id)) for n in near]
             if any(n.user_id and person_of(n.user_id) for n in seen):
                 continue  # a named person's face

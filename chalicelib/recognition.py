@@ -62,6 +62,7 @@ class Recogniser:
         best: dict[str, PersonHit] = {}
         unknown = len(faces) - len(usable)
         unnamed: set[str] = set()
+        joined: dict[str, str] = {}  # face id -> the unnamed person it joined, unassociated
         for face in usable:
             matches = self.faces.user_matches(face.face_id, s.suggest_threshold)
             hit = best_person(matches)
@@ -69,7 +70,9 @@ class Recogniser:
                 unknown += 1
                 placed = self.clusters.place(face, matches)
                 if placed:
-                    unnamed.add(placed)
+                    unnamed.add(placed.user_id)
+                    if not placed.held:
+                        joined[face.face_id] = placed.user_id
                 continue
             match, name, hidden = hit
             if hidden or name.display in rejected:
@@ -85,7 +88,7 @@ class Recogniser:
         self.writer.result(
             asset,
             state.recognised_context(asset, len(faces), unknown, people, suggested,
-                                     (f.face_id for f in faces)),
+                                     (f.face_id for f in faces), joined),
             [s.person_tag_prefix + n.display for n in people]
             + [s.suggest_tag_prefix + n.display for n in suggested]
             + state.unnamed_tags(unnamed, asset, s),

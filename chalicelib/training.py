@@ -64,8 +64,10 @@ class Trainer:
         face_ids = [f.face_id for f in faces]
         try:
             face = self._dominant_face(asset, faces)
-            if unnamed.is_unnamed(face.user_id):  # the photo names an unnamed person
-                self.naming.give_name(face.user_id, name, first=face.face_id)
+            # The face is held by an unnamed person, or joined one (recorded on this photo).
+            who = face.user_id or state.standing_joins(asset, s).get(face.face_id)
+            if unnamed.is_unnamed(who):  # the photo names an unnamed person
+                self.naming.give_name(who, name, first=face.face_id)
             self._associate(name, face)
         except AssetProblem as problem:
             raise AssetProblem(str(problem), face_ids, name.display) from None

@@ -11,7 +11,7 @@ librarian removed the tag before, is left as it is.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from . import state, unnamed
 from .assets import Asset
@@ -29,15 +29,20 @@ class UnnamedTags:
         self.settings = settings
         self.library = library
 
-    def add(self, asset_ids: Iterable[str], user_id: str) -> int:
-        """The unnamed person's tag on these assets; returns how many were tagged."""
+    def add(self, asset_ids: Iterable[str], user_id: str,
+            read: Mapping[str, Asset] | None = None) -> int:
+        """The unnamed person's tag on these assets (those in `read`, just read, are not read
+        again); returns how many were tagged."""
         s = self.settings
         ids = list(dict.fromkeys(asset_ids))
         if not s.unnamed_tags or not ids:
             return 0
         tag = unnamed.tag(user_id, s)
-        wanted = [a for a in self.library.assets_by_ids(ids).values()
-                  if tag not in a.tags and self._welcome(a, user_id)]
+        known = read or {}
+        unknown = [i for i in ids if i not in known]
+        assets = {**known, **(self.library.assets_by_ids(unknown) if unknown else {})}
+        wanted = [assets[i] for i in ids if i in assets
+                  and tag not in assets[i].tags and self._welcome(assets[i], user_id)]
         return self._write(wanted, tag, self.library.add_tags)
 
     def holders(self, user_id: str) -> list[Asset]:
@@ -52,12 +57,12 @@ class UnnamedTags:
             if not cursor:
                 return found
 
-    def replace(self, user_id: str, new_tag: str | None,
+    def replace(self, holders: Sequence[Asset], user_id: str, new_tag: str | None,
                 refuses: Callable[[Asset], bool]) -> int:
-        """The unnamed person's tag becomes `new_tag` (None: just goes) on every asset that
-        carries it, except that assets that `refuses` get no new tag; returns the holders."""
+        """The unnamed person's tag becomes `new_tag` (None: just goes) on its `holders`
+        (every asset that carries it), except that assets that `refuses` get no new tag;
+        returns the holders."""
         old_tag = unnamed.tag(user_id, self.settings)
-        holders = self.holders(user_id)
         if new_tag is not None:
             self._write([a for a in holders if new_tag not in a.tags and not refuses(a)],
                         new_tag, self.library.add_tags)

@@ -1,9 +1,11 @@
 """The unnamed people as a librarian looks at them: most photos first, a face crop each, and a
 contact sheet (one row per person: face crops, photo count, the tag to search).
 
-Reading them costs one ListUsers, one ListFaces per unnamed person, and one Admin read per 100
-photos whose crops are shown. The photo count is the photos of the faces the person holds
-(Rekognition keeps 100 per user; photos matched past them carry the tag but are not counted).
+Reading them costs one ListUsers, one ListFaces per unnamed person, one Admin read per 100
+photos whose crops are shown, and with the tags on one Search count per unnamed person. The
+photo count is the photos its tag finds (most of its faces joined it without being associated,
+unnamed_joins.py); with the tags off, the photos of the faces it holds (all of them, up to
+Rekognition's 100).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from chalicelib import unnamed
 from chalicelib.delivery import face_crop_url
 from chalicelib.face_values import StoredFace
+from chalicelib.library import quoted
 from chalicelib.tagging import Tagger
 
 SHEET_CROPS = 12
@@ -32,15 +35,23 @@ def count(tagger: Tagger) -> int:
     return sum(1 for u in tagger.faces.users() if unnamed.is_unnamed(u))
 
 
+def photo_count(tagger: Tagger, user_id: str, faces: list[StoredFace]) -> int:
+    s = tagger.settings
+    if not s.unnamed_tags:
+        return len({f.asset_id for f in faces})
+    return tagger.library.count(f'tags="{quoted(unnamed.tag(user_id, s))}"')
+
+
 def unnamed_people(tagger: Tagger, min_photos: int = 1, crops: int = 1) -> list[UnnamedPerson]:
     """Unnamed people with at least `min_photos` photos, most first, `crops` crops each."""
     members: dict[str, list[StoredFace]] = {}
     for user_id in tagger.faces.users():
         if unnamed.is_unnamed(user_id):
             members[user_id] = tagger.faces.user_faces(user_id)
+    photos = {u: photo_count(tagger, u, faces) for u, faces in members.items()}
     shown: dict[str, list[StoredFace]] = {}
     for user_id, faces in members.items():
-        if len({f.asset_id for f in faces}) >= min_photos:
+        if photos[user_id] >= min_photos:
             per_photo = {f.asset_id: f for f in faces}  # one face per photo
             shown[user_id] = sorted(per_photo.values(), key=lambda f: f.face_id)[:crops]
     assets = tagger.library.assets_by_ids(
@@ -54,8 +65,7 @@ def unnamed_people(tagger: Tagger, min_photos: int = 1, crops: int = 1) -> list[
                 urls.append(face_crop_url(asset.ref, asset.version, face.box, asset.width,
                                           asset.height))
         people.append(UnnamedPerson(user_id, unnamed.tag(user_id, tagger.settings),
-                                    len({f.asset_id for f in members[user_id]}),
-                                    len(members[user_id]), tuple(urls)))
+                                    photos[user_id], len(members[user_id]), tuple(urls)))
     return sorted(people, key=lambda p: (-p.photos, p.id))
 
 

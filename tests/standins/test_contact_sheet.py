@@ -46,7 +46,8 @@ def test_the_contact_sheet_shows_every_face_crop_in_a_browser(cloudinary_sdk: Sd
     faces = FakeFaces()
     shipped = photos()
     for name in ("obama", "obama2", "obama3"):
-        uploaded = cloudinary.uploader.upload(shipped[name].data, public_id=f"events/{name}")
+        uploaded = cloudinary.uploader.upload(shipped[name].data, public_id=f"events/{name}",
+                                              tags=["unnamed:0123456789ab"])
         faces.photos[uploaded["asset_id"]] = [FaceSpec("obama", 0.3)]
         faces.index_faces(b"", uploaded["asset_id"])
     faces.users_["u:0123456789ab"] = list(faces.stored)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib import unnamed
+from chalicelib import state, unnamed
 from chalicelib.clusters import Clusters, Found, Join, placement
 from chalicelib.face_values import BoundingBox, FaceMatch, StoredFace
 from chalicelib.notifications import Actor, AssetUploaded, TagsChanged
@@ -51,6 +51,12 @@ def upload(world: World) -> Upload:
 
 def unnamed_users(faces: FakeFaces) -> dict[str, list[str]]:
     return {u: f for u, f in faces.users_.items() if unnamed.is_unnamed(u)}
+
+
+def joined(library: FakeLibrary, user_id: str) -> set[str]:
+    """The faces the photos record as joined to the unnamed person (and still tagged with it)."""
+    return {f for a in library.assets.values()
+            for f, u in state.standing_joins(a, Settings()).items() if u == user_id}
 
 
 def unnamed_tags(library: FakeLibrary, asset_id: str) -> set[str]:
@@ -110,10 +116,50 @@ def test_a_later_face_joins_with_the_search_recognition_already_made(
         upload(asset_id, [FaceSpec("bob")])
     faces.requests.clear()
     upload("a4", [FaceSpec("bob")])
-    assert faces.requests == ["IndexFaces", "SearchUsers", "AssociateFaces"]
+    assert faces.requests == ["IndexFaces", "SearchUsers"]  # no call to join
     [(user_id, members)] = unnamed_users(faces).items()
-    assert len(members) == 4
+    assert len(members) == 3  # the founders; the fourth face is recorded on its photo
+    [a4_face] = [f for f, (stored, _) in faces.stored.items() if stored.asset_id == "a4"]
+    assert joined(library, user_id) == {a4_face}
     assert unnamed_tags(library, "a4") == {unnamed.tag(user_id, Settings())}
+
+
+def test_a_face_like_only_joined_faces_joins_their_person_and_founds_no_second(
+        world: World, upload: Upload) -> None:
+    _, faces, library = world
+    # bob-side looks like bob enough to join by SearchUsers; bob-back looks like bob-side only.
+    faces.similarity.update({("bob", "bob-side"): 95.0, ("bob-side", "bob-back"): 95.0,
+                             ("bob", "bob-back"): 60.0})
+    for asset_id in ("a1", "a2", "a3"):
+        upload(asset_id, [FaceSpec("bob")])
+    for asset_id in ("s1", "s2"):
+        upload(asset_id, [FaceSpec("bob-side")])
+    library.requests.clear()
+    upload("back", [FaceSpec("bob-back")])  # its neighbours: the two joined faces
+    [user_id] = unnamed_users(faces)
+    assert library.requests.count("resources_by_asset_ids") == 2  # the worker's, the joins'
+    tag = unnamed.tag(user_id, Settings())
+    assert all(unnamed_tags(library, a) == {tag} for a in ("a1", "a2", "a3", "s1", "s2", "back"))
+    assert len(joined(library, user_id)) == 3
+
+
+def test_a_face_whose_join_no_longer_stands_founds_nobody(world: World,
+                                                          upload: Upload) -> None:
+    tagger, faces, library = world
+    faces.similarity.update({("bob", "bob-side"): 95.0, ("bob-side", "bob-back"): 95.0,
+                             ("bob", "bob-back"): 60.0})
+    for asset_id in ("a1", "a2", "a3"):
+        upload(asset_id, [FaceSpec("bob")])
+    for asset_id in ("s1", "s2"):
+        upload(asset_id, [FaceSpec("bob-side")])
+    [user_id] = unnamed_users(faces)
+    tag = unnamed.tag(user_id, Settings())
+    for asset_id in ("s1", "s2"):  # a librarian says these are not that person
+        library.remove_tags([f"photos/{asset_id}"], [tag])
+        deliver(tagger, TagsChanged(library.assets[asset_id].ref, (), (tag,), LIBRARIAN))
+    upload("back", [FaceSpec("bob-back")])
+    assert list(unnamed_users(faces)) == [user_id]
+    assert unnamed_tags(library, "back") == set()
 
 
 def test_a_face_linking_two_unnamed_people_merges_them_tags_and_all(
@@ -128,7 +174,7 @@ def test_a_face_linking_two_unnamed_people_merges_them_tags_and_all(
     assert len(unnamed_users(faces)) == 2
     upload("link", [FaceSpec("bob")])
     [(user_id, members)] = unnamed_users(faces).items()
-    assert len(members) == 7
+    assert len(members) == 6 and len(joined(library, user_id)) == 1
     tag = unnamed.tag(user_id, Settings())
     for asset_id in ("a1", "a2", "a3", "b1", "b2", "b3", "link"):
         assert unnamed_tags(library, asset_id) == {tag}
@@ -214,13 +260,42 @@ def test_clustering_turned_off_costs_no_call() -> None:
 def test_a_face_matching_a_full_unnamed_person_is_tagged_but_not_associated(
         world: World, upload: Upload) -> None:
     _, faces, library = world
-    for i in range(100):
+    for i in range(3):
         upload(f"a{i}", [FaceSpec("bob")])
-    [(user_id, members)] = unnamed_users(faces).items()
-    assert len(members) == 100
+    [user_id] = unnamed_users(faces)
+    for i in range(3, 100):  # faces a merge or the rebuild associated
+        faces.photos[f"a{i}"] = [FaceSpec("bob")]
+        faces.index_faces(b"", f"a{i}")
+    faces.users_[user_id] = list(faces.stored)
     upload("late", [FaceSpec("bob")])
     assert len(faces.users_[user_id]) == 100
     assert unnamed_tags(library, "late") == {unnamed.tag(user_id, Settings())}
+
+
+def test_a_merge_takes_the_joined_faces_along(world: World, upload: Upload) -> None:
+    _, faces, library = world
+    faces.similarity.update({("bob-a", "bob"): 95.0, ("bob-b", "bob"): 95.0,
+                             ("bob-a", "bob-b"): 60.0})
+    for asset_id in ("a1", "a2", "a3", "a4"):
+        upload(asset_id, [FaceSpec("bob-a")])
+    for asset_id in ("b1", "b2", "b3", "b4"):
+        upload(asset_id, [FaceSpec("bob-b")])
+    assert [len(joined(library, u)) for u in sorted(unnamed_users(faces))] == [1, 1]
+    upload("link", [FaceSpec("bob")])
+    [(user_id, members)] = unnamed_users(faces).items()
+    # The merged person's founders and joined face are held now; the survivor's joined face
+    # and the linking one stay recorded.
+    assert len(members) == 7 and len(joined(library, user_id)) == 2
+
+
+def test_with_the_tags_turned_off_a_join_is_associated_at_once() -> None:
+    world = make_world(Settings(unnamed_tags=False))
+    _, faces, _ = world
+    upload = uploader(world)
+    for asset_id in ("a1", "a2", "a3", "a4"):
+        upload(asset_id, [FaceSpec("bob")])
+    [members] = unnamed_users(faces).values()
+    assert len(members) == 4
 
 
 def face(face_id: str, asset_id: str, user_id: str | None = None) -> StoredFace:

@@ -14,7 +14,15 @@ from chalicelib.notifications import TagsChanged
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.test_clusters import LIBRARIAN, Upload, World, unnamed_users, upload, world
+from tests.unit.test_clusters import (
+    LIBRARIAN,
+    Upload,
+    World,
+    joined,
+    unnamed_users,
+    upload,
+    world,
+)
 from tests.unit.worker_support import deliver
 
 __all__ = ["upload", "world"]  # fixtures
@@ -111,3 +119,38 @@ def test_a_full_person_takes_what_fits_and_the_rest_stay_unassigned() -> None:
     named = tagger.trainer.naming.give_name(user_id, JANE)
     assert (named.faces_moved, named.faces_released) == (0, 3)
     assert len(faces.users_[JANE.user_id]) == 85
+
+
+def test_naming_takes_the_faces_that_joined_without_a_call(world: World,
+                                                           upload: Upload) -> None:
+    tagger, faces, library = world
+    user_id = stranger(upload, faces, photos=5)  # three founders, two joined
+    assert len(faces.users_[user_id]) == 3 and len(joined(library, user_id)) == 2
+    faces.requests.clear()
+    named = tagger.trainer.naming.give_name(user_id, JANE)
+    assert (named.faces_moved, named.assets) == (5, 5)
+    assert len(faces.users_[JANE.user_id]) == 5
+    assert faces.requests.count("AssociateFaces") == 1
+
+
+def test_a_join_recorded_on_another_photo_than_the_faces_moves_nothing(
+        world: World, upload: Upload) -> None:
+    tagger, faces, library = world
+    user_id = stranger(upload, faces)
+    faces.photos["other"] = [FaceSpec("carol")]
+    [carol] = [f.face_id for f in faces.index_faces(b"", "other").faces]
+    library.add_context(["photos/a0"], {"facetag_unnamed_joined": f'{{"{user_id}": ["{carol}"]}}'})
+    tagger.trainer.naming.give_name(user_id, JANE)
+    assert carol not in faces.users_[JANE.user_id]
+
+
+def test_a_training_label_on_a_photo_whose_face_joined_names_the_unnamed_person(
+        world: World, upload: Upload) -> None:
+    _, faces, library = world
+    user_id = stranger(upload, faces, photos=4)
+    label(world, "a3", "train:Jane Doe")  # a3's face joined: recorded, not held
+    assert unnamed_users(faces) == {}
+    assert len(faces.users_[JANE.user_id]) == 4
+    for asset_id in ("a0", "a1", "a2", "a3"):
+        assert "person:Jane Doe" in library.assets[asset_id].tags
+        assert unnamed.tag(user_id, Settings()) not in library.assets[asset_id].tags

@@ -54,7 +54,7 @@ def test_a_batch_reads_all_its_assets_in_one_admin_call(world: World) -> None:
     assert library.requests.count("resources_by_asset_ids") == 1
 
 
-def test_clustering_reads_only_the_founders_photos_once_per_unnamed_person_founded(
+def test_clustering_reads_the_unassigned_neighbours_photos_once_per_search(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     tagger, _, library = world
     reads: list[list[str]] = []
@@ -66,10 +66,11 @@ def test_clustering_reads_only_the_founders_photos_once_per_unnamed_person_found
     assert kinds(result.outcomes) == ["recognised"] * 10
     batch, *clustering = reads
     assert sorted(batch) == [f"p{i}" for i in range(10)]
-    # p2's face founds Bob's unnamed person with p0's and p1's, written since the batch read
-    # them: their tag needs them as they are now. The faces after it join without a read.
-    assert [sorted(ids) for ids in clustering] == [["p0", "p1"]]
-    assert library.requests.count("resources_by_asset_ids") == 2
+    # p1's face meets p0's, p2's meets p0's and p1's, written since the batch read them: their
+    # photos say whether those faces joined someone, and p2's founding tags them from the same
+    # read. The faces after it join without a read.
+    assert [sorted(ids) for ids in clustering] == [["p0"], ["p0", "p1"]]
+    assert library.requests.count("resources_by_asset_ids") == 3
 
 
 def test_a_done_version_makes_no_rekognition_call_nor_download(world: World) -> None:
