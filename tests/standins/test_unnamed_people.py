@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import unnamed
+from chalicelib import state, unnamed
 from chalicelib.faces import FaceIndex
+from chalicelib.names import PersonName
 from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
@@ -26,7 +27,27 @@ def test_the_pypi_photos_make_one_pure_unnamed_person_per_real_person(rekognitio
     assert sorted(c.most_common(1)[0][0] for c in found.clusters.values()) == [
         "Barack Obama", "Joe Biden"]
     assert found.purity == 1.0 and found.completeness == 1.0
-    for user_id in found.clusters:
+    assert found.photo_purity == 1.0 and found.photo_completeness == 1.0
+    for user_id in found.clusters:  # its faces: held, or recorded as joined on their photo
         tag = unnamed.tag(user_id, settings)
         holders = {a.asset_id for a in library.assets.values() if tag in a.tags}
-        assert holders == {f.asset_id for f in faces.user_faces(user_id)}
+        members = {f.asset_id for f in faces.user_faces(user_id)} | {
+            a.asset_id for a in library.assets.values()
+            if user_id in state.standing_joins(a, settings).values()}
+        assert holders == members
+
+
+def test_naming_each_pypi_unnamed_person_names_every_photo_of_it(rekognition: Any) -> None:
+    settings = Settings()
+    faces = FaceIndex(rekognition, settings.collection_id)
+    library = pypi_library()
+    tagger = Tagger(settings, faces, library)
+    for asset in list(library.assets.values()):
+        deliver(tagger, AssetUploaded(asset, Actor("api", "librarian")))
+    people = sorted(u for u in faces.users() if unnamed.is_unnamed(u))
+    for n, user_id in enumerate(people):
+        tagger.trainer.naming.give_name(user_id, PersonName.parse(f"Person {n}"))
+    assert not any(unnamed.tagged(a.tags, settings) for a in library.assets.values())
+    held = {f.asset_id for n in range(len(people))
+            for f in faces.user_faces(PersonName.parse(f"Person {n}").user_id)}
+    assert held == set(library.assets)  # every face moved, joined ones included
