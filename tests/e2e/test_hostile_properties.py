@@ -322,4 +322,6 @@ def test_changes_naming_an_asset_by_another_assets_public_id_change_only_the_fir
     """A change notification delivered late, after renames, pairs an asset's id with a
     public_id that is now another asset's: only the asset the id names may change."""
     outcomes = run(stand, mismatched)
-    assert {"untrained", "rejected", "ignored"} <= set(outcomes)
+    # A removed training label untrains only where the asset trains that name, and there its
+    # person tag is mostly removed with it: the untraining shows in "changed".
+    assert {"changed", "rejected", "ignored"} <= set(outcomes)
