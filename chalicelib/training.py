@@ -115,6 +115,10 @@ class Trainer:
                     f"this face does not look like the other training photos of "
                     f"{name.display} (similarity {confidence:.0f})")
             if "ASSOCIATED_TO_A_DIFFERENT_USER" in reasons:
+                owner = next((f.user_id for f in self.faces.faces([face.face_id])), None)
+                if unnamed.is_unnamed(owner):  # another worker founded it since the search
+                    self.naming.give_name(owner, name, first=face.face_id)
+                    return
                 raise AssetProblem("this face already trains another person")
             raise AssetProblem(f"Rekognition refused the face ({', '.join(reasons)})")
 

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from chalicelib import unnamed
+from chalicelib.face_values import UserMatch
 from chalicelib.names import PersonName
 from chalicelib.naming import UnknownUnnamed
 from chalicelib.notifications import TagsChanged
@@ -172,3 +173,24 @@ def test_absorbing_an_unnamed_person_costs_naming_calls_only(
     assert faces.requests.count("AssociateFaces") == 2  # the unnamed faces, then the new one
     assert library.requests.count("search") == 1
     assert library.requests.count("remove_tag") == 1
+
+
+def test_a_training_face_another_worker_puts_in_an_unnamed_person_meanwhile_still_trains(
+        world: World, upload: Upload) -> None:
+    """Between the training's SearchUsers and its AssociateFaces, a worker recognising another
+    photo founds an unnamed person with the training face: the person absorbs it."""
+    _, faces, _ = world
+    for i in range(2):  # two faces of bob wait, unassigned
+        upload(f"a{i}", [FaceSpec("bob")])
+    searched = faces.user_matches
+
+    def founded_meanwhile(face_id: str, threshold: float) -> list[UserMatch]:
+        found = searched(face_id, threshold)
+        members = [f for f, (_, who) in faces.stored.items() if who == "bob"]
+        faces.users_["u:" + min(members).replace("-", "")[:12]] = members
+        return found
+
+    faces.user_matches = founded_meanwhile  # type: ignore[method-assign]
+    outcome = upload("t1", [FaceSpec("bob")], tags=("train:Jane Doe",))
+    assert outcome.kind == "trained"
+    assert unnamed_users(faces) == {} and len(faces.users_[JANE.user_id]) == 3
