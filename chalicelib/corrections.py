@@ -9,7 +9,8 @@ together, with bounded work:
 - the assets they need are read by the caller (the queue worker) in one Admin call per 100 ids
   (`assets_by_ids`) and handed in as `current`, never one call per asset, nor one per training
   label removed: untraining works on the asset read, and writes where it is now (a
-  notification's public_id may have been renamed since);
+  notification's public_id may have been renamed since); only the person the asset trains
+  (its state says whom) is untrained, so a thousand labels removed cost at most one release;
 - rejections that leave the same value on several assets are written in one call (up to
   1,000 assets a call);
 - training and recognition go through the caller's `process`: inline for one asset's message,
@@ -109,7 +110,7 @@ class Corrections:
 
     def _tag_work(self, change: _TagChange, asset: Asset | None, process: Process) -> Outcome:
         """Untraining and processing of one asset's tag change."""
-        parts = [self._untrain(change.event, tag, name, asset) for tag, name in change.untrain]
+        parts = [self._untrain(change, asset)] if change.untrain else []
         if change.process:
             parts.append(Outcome(OutcomeKind.SKIPPED, "tagged " + self.settings.skip_tag)
                          if change.opted_out else _processed(asset, process))
@@ -134,13 +135,21 @@ class Corrections:
                           process=bool(train_added) or s.skip_tag in event.removed,
                           opted_out=s.skip_tag in event.added)
 
-    def _untrain(self, event: TagsChanged, tag: str, name: PersonName, asset: Asset | None
-                 ) -> Outcome:
+    def _untrain(self, change: _TagChange, asset: Asset | None) -> Outcome:
+        """One outcome for all the training labels the change removed. An asset trains one
+        person at most, and its state says whom: a removed label naming anyone else trained
+        nothing here and costs no Rekognition call (a bulk edit may remove a thousand)."""
+        if asset is None:
+            return Outcome(OutcomeKind.IGNORED, "asset gone")  # the sweep removes its faces
+        trained = state.read(asset, self.settings).trained
+        tags = [tag for tag, name in change.untrain if name == trained]
+        if trained is None or not tags:
+            return Outcome(OutcomeKind.IGNORED, "no label removed trains this asset")
         # A label put back since (or a replay of an old removal) is not undone. The asset read
         # for the whole notification is what untraining writes to, wherever it is now.
-        if asset is not None and tag in asset.tags:
-            return Outcome(OutcomeKind.IGNORED, f"{tag} is on the asset again")
-        return self.trainer.untrain(event.ref.asset_id, name, asset)
+        if any(tag in asset.tags for tag in tags):
+            return Outcome(OutcomeKind.IGNORED, f"{tags[0]} is on the asset again")
+        return self.trainer.untrain(change.event.ref.asset_id, trained, asset)
 
     def _remember_rejections(self, changes: Sequence[_TagChange], current: dict[str, Asset]
                              ) -> dict[str, Outcome]:

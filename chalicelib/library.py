@@ -8,13 +8,22 @@ tags refuses the batch) is halved until each refused asset is alone, so one asse
 the others: k refused assets among n cost at most 2·k·⌈log2 n⌉ more calls. Reads of many
 assets are batched (100 asset ids per Admin call). Every failure is one of
 facetag's own errors (library_errors.py), never an SDK or urllib3 one; `calls` counts the calls
-made by kind.
+made by kind, every attempt included.
+
+A 5xx answer or a failed connection is tried again twice, after a short jittered pause (as
+botocore's standard mode does for AWS), before it fails the work: a worker makes about five
+Cloudinary calls an asset, so without it one server error in five would fail most attempts. A
+420 (the hourly quota) and a 4xx are not tried again. Repeating a write is safe: tags are added
+or removed and context merged, whatever an earlier attempt did; creating a webhook is the one
+call that is not repeated.
 """
 
 from __future__ import annotations
 
 import calendar
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +41,7 @@ from .calls import CallCounter
 from .library_errors import (
     DeliveryRefused,
     LibraryUnavailable,
+    ServerUnavailable,
     WriteRefused,
     delivery_error,
     translating,
@@ -43,6 +53,8 @@ TAG_BATCH = 1000  # public_ids per tags/context call
 ASSET_ID_BATCH = 100  # asset ids per Admin by_asset_ids call
 SEARCH_PAGE = 500
 MAX_DERIVATIVE_BYTES = 20 * 1024 * 1024
+RETRIES = 2  # more attempts after a 5xx or a failed connection
+BACKOFF_S = 0.25  # the first retry waits up to this, each next one up to twice as long
 
 
 @dataclass(frozen=True)
@@ -100,8 +112,10 @@ def quoted(value: str) -> str:
 class MediaLibrary:
     """The Cloudinary product environment as facetag reads and writes it."""
 
-    def __init__(self, derivative_size: int, http: urllib3.PoolManager | None = None) -> None:
+    def __init__(self, derivative_size: int, http: urllib3.PoolManager | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.derivative_size = derivative_size
+        self._sleep = sleep
         self._http = http or urllib3.PoolManager(
             num_pools=4, maxsize=8, retries=urllib3.Retry(total=2, backoff_factor=0.5,
                                                           status_forcelist=(502, 503, 504)),
@@ -112,19 +126,34 @@ class MediaLibrary:
         self.calls = LibraryCalls()
         self.quota: AdminQuota | None = None
 
-    def _admin(self, call: Callable[[], Any]) -> Any:
+    def _admin(self, call: Callable[[], Any], repeatable: bool = True) -> Any:
         """One Admin API call (`call()`), counted, its quota headers kept."""
-        self.calls.admin.count()
-        with translating(known_reset=self.quota.reset_at if self.quota else None):
-            response = call()
+        response = self._attempts(self.calls.admin, call, RETRIES if repeatable else 0,
+                                  known_reset=self.quota.reset_at if self.quota else None)
         self.quota = _quota(response)
         return response
 
     def _upload(self, call: Callable[[], Any]) -> Any:
         """One Upload API call that changes assets, counted."""
-        self.calls.upload.count()
-        with translating(write=True):
-            return call()
+        return self._attempts(self.calls.upload, call, RETRIES, write=True)
+
+    def _attempts(self, counter: CallCounter, call: Callable[[], Any], retries: int,
+                  **translate: Any) -> Any:
+        """`call()`, tried again after a server error or a failed connection, each attempt
+        counted (each is a call Cloudinary counts)."""
+        attempt = 0
+        while True:
+            counter.count()
+            try:
+                with translating(**translate):
+                    return call()
+            except ServerUnavailable as exc:
+                if attempt == retries:
+                    raise
+                attempt += 1
+                log.info("Cloudinary call tried again", extra={"attempt": attempt + 1,
+                                                               "reason": str(exc)[:200]})
+                self._sleep(random.uniform(0, BACKOFF_S * 2 ** (attempt - 1)))
 
     # -- delivery --------------------------------------------------------------------------
 
@@ -264,4 +293,6 @@ class MediaLibrary:
                 for t in r.get("triggers", [])]
 
     def add_webhook(self, url: str, event_type: str) -> None:
-        self._admin(partial(cloudinary.api.create_trigger, url, event_type))
+        # Not repeated: a trigger an attempt created before its answer was lost would be
+        # created twice.
+        self._admin(partial(cloudinary.api.create_trigger, url, event_type), repeatable=False)

@@ -63,6 +63,12 @@ class LibraryUnavailable(LibraryError):
     """5xx, timeouts, connection errors: a later attempt may succeed."""
 
 
+class ServerUnavailable(LibraryUnavailable):
+    """A 5xx answer, or none (a refused or broken connection, a timeout): an attempt a moment
+    later often succeeds, so the wrapper tries again at once. Not a 420 (the hourly quota is
+    spent until its reset) nor a 4xx (the same request gets the same answer)."""
+
+
 # Delivery answers that say this image cannot be rendered, whenever it is asked for: the
 # asset's problem, written on it. 404/410 mean the asset is gone. Any other answer (a redirect,
 # 408, 420, 423 "still processing", 429, every 5xx…) may change: retried later.
@@ -111,12 +117,12 @@ def translating(write: bool = False, known_reset: datetime | None = None) -> Ite
     except sdk.Error as exc:
         raise translated(exc, write, known_reset) from exc
     except urllib3.exceptions.HTTPError as exc:
-        raise LibraryUnavailable(f"cannot reach Cloudinary ({type(exc).__name__})") from exc
+        raise ServerUnavailable(f"cannot reach Cloudinary ({type(exc).__name__})") from exc
     except Exception as exc:
         # The Admin API raises a bare Exception for a status it has no class for (502, 504…).
         if type(exc) is not Exception:
             raise
-        raise LibraryUnavailable(f"Cloudinary answered an error ({exc})") from exc
+        raise _unavailable(f"Cloudinary answered an error ({exc})", exc) from exc
 
 
 def translated(error: sdk.Error, write: bool, known_reset: datetime | None) -> LibraryError:
@@ -134,5 +140,23 @@ def translated(error: sdk.Error, write: bool, known_reset: datetime | None) -> L
     if isinstance(error, (sdk.BadRequest, sdk.AlreadyExists)):
         return LibraryError(f"Cloudinary refused the request ({error})")
     if "socket error" in str(error).lower():
-        return LibraryUnavailable(f"cannot reach Cloudinary ({error})")
-    return LibraryUnavailable(f"Cloudinary answered an error ({error})")
+        return ServerUnavailable(f"cannot reach Cloudinary ({error})")
+    return _unavailable(f"Cloudinary answered an error ({error})", error)
+
+
+# The status in the SDK's words: the Admin API's "Error 502 - …", either API's unreadable answer
+# "Error parsing server response (502) - …".
+_STATUS = re.compile(r"^Error (\d{3}) - |server response \((\d{3})\)")
+
+
+def _unavailable(message: str, error: Exception) -> LibraryUnavailable:
+    """ServerUnavailable when the error shows a 5xx or no answer at all."""
+    status = _STATUS.search(str(error))
+    if status is not None:
+        server = int(status.group(1) or status.group(2)) >= 500
+    else:
+        # GeneralError is the SDK's class for 500 and 503 and for a failed connection; the
+        # Upload API's plain Error says "Unexpected error" when urllib3 gave up on the request.
+        server = (isinstance(error, sdk.GeneralError)
+                  or str(error).startswith("Unexpected error"))
+    return (ServerUnavailable if server else LibraryUnavailable)(message)

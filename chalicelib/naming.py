@@ -1,12 +1,13 @@
 """Naming an unnamed person: its faces become the person's, its tag becomes theirs.
 
-Through a training label on one of its photos (training.py calls `give_name` first), or from the
-terminal (`facetag name`/`facetag rename unnamed:<id> <Name>`). A person who exists already
-(visible or hidden) takes the faces: the two are merged. The tags are rewritten on every photo
-that carries the unnamed tag, found with one Search (500 a page): for n photos at most ⌈n/500⌉
-Admin reads, and ⌈n/1000⌉ calls adding the person's tag and as many removing the unnamed one. A
-photo where a librarian removed the person's name before gets no person tag; a hidden person
-gets none anywhere.
+Through a training label on one of its photos, or on a photo whose face matches it (training.py
+calls `give_name` before associating the training face), or from the terminal (`facetag name`/
+`facetag rename unnamed:<id> <Name>`). A person who exists already (visible or hidden) takes
+the faces: the two are merged. The tags are rewritten on every photo that carries the unnamed
+tag, found with one Search (500 a page): for n photos at most ⌈n/500⌉ Admin reads, and
+⌈n/1000⌉ calls adding the person's tag and as many removing the unnamed one. A photo where a
+librarian removed the person's name before gets no person tag; a hidden person gets none
+anywhere.
 
 The unnamed person's faces are those it holds and those its photos record as joined
 (unnamed_joins.py: one ListFaces checks them, then 100 an AssociateFaces). Rekognition keeps at

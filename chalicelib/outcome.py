@@ -30,7 +30,7 @@ class Outcome:
     kind: OutcomeKind
     detail: str = ""
     people: int = 0  # names written on the asset itself
-    tagged_older: int = 0  # older assets given the person's tag by retroactive tagging
+    tagged_older: int = 0  # older assets given the person's tag (retroactive, or named)
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}" if self.detail else str(self.kind)

@@ -13,7 +13,7 @@ from .face_errors import LimitReached
 from .face_values import StoredFace
 from .library_errors import WriteRefused
 from .names import PersonName
-from .naming import Naming
+from .naming import Naming, UnknownUnnamed
 from .outcome import AssetProblem, Outcome, OutcomeKind
 from .settings import Settings
 from .state import StateWriter
@@ -64,22 +64,41 @@ class Trainer:
         face_ids = [f.face_id for f in faces]
         try:
             face = self._dominant_face(asset, faces)
-            # The face is held by an unnamed person, or joined one (recorded on this photo).
-            who = face.user_id or state.standing_joins(asset, s).get(face.face_id)
-            if unnamed.is_unnamed(who):  # the photo names an unnamed person
-                self.naming.give_name(who, name, first=face.face_id)
+            absorbed = self._absorb_unnamed(asset, face, name)
             self._associate(name, face)
         except AssetProblem as problem:
             raise AssetProblem(str(problem), face_ids, name.display) from None
         self.writer.result(asset, state.trained_context(asset, name, face_ids),
                            [s.person_tag_prefix + name.display, s.trained_tag])
-        tagged = self.tag_older_assets(name, face.face_id, exclude=asset.asset_id)
+        tagged = absorbed + self.tag_older_assets(name, face.face_id, exclude=asset.asset_id)
         log.info("trained", extra={"asset_id": asset.asset_id, "outcome": OutcomeKind.TRAINED,
                                    "faces": len(faces), "retroactive": tagged})
         metrics.emit({"AssetsProcessed": 1, "Trained": 1, "Faces": len(faces), "Matches": tagged},
                      asset.asset_id)
         return Outcome(OutcomeKind.TRAINED, f"{name.display}; tagged {tagged} older assets",
                        people=1, tagged_older=tagged)
+
+    def _absorb_unnamed(self, asset: Asset, face: StoredFace, name: PersonName) -> int:
+        """The unnamed people this face is (held or joined) or matches become `name`'s: photos
+        recognised before the person was trained (after a lost collection, say) formed one.
+        One SearchUsers at the match threshold; it names at most `USER_MATCHES` users, each
+        absorbed at naming's cost (a few Rekognition calls, batched tag writes). Returns the
+        other photos whose unnamed tag became the person's."""
+        s = self.settings
+        matches = self.faces.user_matches(face.face_id, s.match_threshold)
+        found = [m.user_id for m in matches if unnamed.is_unnamed(m.user_id)]
+        # The face is held by an unnamed person, or joined one (recorded on this photo).
+        own = face.user_id or state.standing_joins(asset, s).get(face.face_id)
+        if unnamed.is_unnamed(own):
+            found.insert(0, own)
+        tagged = 0
+        for user_id in dict.fromkeys(found):
+            try:
+                named = self.naming.give_name(user_id, name, first=face.face_id)
+            except UnknownUnnamed:
+                continue  # merged or named by another worker since the search
+            tagged += named.assets - (unnamed.tag(user_id, s) in asset.tags)
+        return tagged
 
     def _associate(self, name: PersonName, face: StoredFace) -> None:
         user_id = self._user_id_for(name)
@@ -98,6 +117,10 @@ class Trainer:
                     f"this face does not look like the other training photos of "
                     f"{name.display} (similarity {confidence:.0f})")
             if "ASSOCIATED_TO_A_DIFFERENT_USER" in reasons:
+                owner = next((f.user_id for f in self.faces.faces([face.face_id])), None)
+                if unnamed.is_unnamed(owner):  # another worker founded it since the search
+                    self.naming.give_name(owner, name, first=face.face_id)
+                    return
                 raise AssetProblem("this face already trains another person")
             raise AssetProblem(f"Rekognition refused the face ({', '.join(reasons)})")
 

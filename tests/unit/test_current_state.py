@@ -213,7 +213,7 @@ def test_a_late_label_removal_writes_where_the_asset_is_now(world: World) -> Non
 
 @pytest.mark.parametrize("actor", [LIBRARIAN, Actor("api", "facetag-key")])
 def test_a_thousand_training_labels_removed_cost_one_read(world: World, actor: Actor) -> None:
-    tagger, _, library = world
+    tagger, faces, library = world
     labels = tuple(f"train:Bulk{i}" for i in range(1000))
     asset = library.add("a1", "photos/a1", labels)
     library.remove_tags(["photos/a1"], labels)
@@ -222,3 +222,21 @@ def test_a_thousand_training_labels_removed_cost_one_read(world: World, actor: A
     deliver(tagger, TagsChanged(asset.ref, (), labels, actor))
 
     assert library.requests == ["resources_by_asset_ids"]
+    assert faces.requests == []  # the asset trains nobody: no label removed trained anything
+
+
+def test_a_thousand_labels_removed_untrain_only_the_person_the_asset_trains(
+        world: World) -> None:
+    tagger, faces, library = world
+    asset = uploaded(world, "t1", [FaceSpec("jane")], ("train:Jane Doe",)).asset
+    labels = ("train:Jane Doe", *(f"train:Bulk{i}" for i in range(999)))
+    library.remove_tags(["photos/t1"], labels)
+    faces.requests.clear()
+
+    outcome = deliver(tagger, TagsChanged(asset.ref, (), labels, LIBRARIAN))
+
+    assert outcome.kind == "untrained" and "Jane Doe" in str(outcome)
+    assert JANE.user_id not in faces.users_
+    # Jane's release only: her user and her hidden user listed, her face let go, her user gone.
+    assert sorted(faces.requests) == sorted(["ListFaces", "ListFaces", "DisassociateFaces",
+                                             "DeleteUser"])

@@ -20,7 +20,7 @@ import pytest
 import urllib3
 
 from chalicelib.assets import AssetRef
-from chalicelib.library import MediaLibrary
+from chalicelib.library import BACKOFF_S, RETRIES, MediaLibrary
 from chalicelib.library_errors import (
     AssetGone,
     DeliveryRefused,
@@ -28,6 +28,7 @@ from chalicelib.library_errors import (
     LibraryMisconfigured,
     LibraryUnavailable,
     RateLimited,
+    ServerUnavailable,
     WriteRefused,
 )
 from emulators.stack import kept_sdk_config
@@ -107,8 +108,14 @@ def delivery() -> Answering:
 
 
 @pytest.fixture
-def library(account: None, delivery: Answering) -> MediaLibrary:
-    return MediaLibrary(512, http=delivery)
+def slept() -> list[float]:
+    """The pauses the wrapper made between attempts."""
+    return []
+
+
+@pytest.fixture
+def library(account: None, delivery: Answering, slept: list[float]) -> MediaLibrary:
+    return MediaLibrary(512, http=delivery, sleep=slept.append)
 
 
 # -- rate limits ------------------------------------------------------------------------------
@@ -168,14 +175,14 @@ def test_refused_credentials_are_misconfiguration(admin: Answering,
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_unavailable(admin: Answering, library: MediaLibrary,
                                        status: int) -> None:
-    admin.answers.append(error(status, "try later"))
+    admin.answers += [error(status, "try later")] * 3
     with pytest.raises(LibraryUnavailable, match="try later"):
         library.assets_by_ids(["a1"])
 
 
 def test_an_unreachable_admin_api_is_unavailable(admin: Answering,
                                                  library: MediaLibrary) -> None:
-    admin.answers.append(unreachable)
+    admin.answers += [unreachable] * 3
     with pytest.raises(LibraryUnavailable):
         library.search("resource_type:image")
 
@@ -197,7 +204,7 @@ def test_a_refused_read_is_no_refused_write(admin: Answering, library: MediaLibr
 
 def test_an_unreachable_upload_api_is_unavailable(upload: Answering,
                                                   library: MediaLibrary) -> None:
-    upload.answers.append(unreachable)
+    upload.answers += [unreachable] * 3
     with pytest.raises(LibraryUnavailable):
         library.add_context(["photos/a1"], {"k": "v"})
 
@@ -258,7 +265,7 @@ def test_calls_are_counted_by_kind_failed_ones_too(admin: Answering, upload: Ans
                                                    library: MediaLibrary) -> None:
     reset = datetime(2031, 1, 1, 13, 0, tzinfo=UTC)
     admin.answers += [json_answer(200, {"resources": [RESOURCE]}, quota_headers(41, reset)),
-                      error(500, "broken")]
+                      *[error(500, "broken")] * 3]
     upload.answers += [json_answer(200, {"public_ids": ["photos/a1"]})] * 2
     delivery.answers.append(image(200))
     assert library.asset("a1") is not None
@@ -268,7 +275,7 @@ def test_calls_are_counted_by_kind_failed_ones_too(admin: Answering, upload: Ans
     library.add_context(["photos/a1"], {"k": "v"})
     library.download_derivative(REF, 3)
     calls = library.calls
-    assert (calls.admin.total, calls.upload.total, calls.delivery.total) == (2, 2, 1)
+    assert (calls.admin.total, calls.upload.total, calls.delivery.total) == (4, 2, 1)
     assert library.quota is not None and (library.quota.remaining, library.quota.reset_at) == (
         41, reset)
 
@@ -280,3 +287,76 @@ def test_assets_are_read_100_ids_per_admin_call(admin: Answering,
     found = library.assets_by_ids([f"id{i}" for i in range(150)] + ["id0"])
     assert list(found) == ["a1"] and found["a1"].context == {"k": "v"}
     assert library.calls.admin.total == 2
+
+
+# -- transient errors tried again -------------------------------------------------------------
+
+@pytest.mark.parametrize("failure", [error(500, "broken"), error(502, "bad gateway"),
+                                     error(503, "unavailable"), unreachable])
+def test_a_server_error_on_a_read_is_tried_again_after_a_short_pause(
+        admin: Answering, library: MediaLibrary, slept: list[float], failure: Answer) -> None:
+    admin.answers += [failure, json_answer(200, {"resources": [RESOURCE]})]
+    assert library.asset("a1") is not None
+    assert library.calls.admin.total == 2  # both attempts count against the quota
+    assert len(slept) == 1 and 0 <= slept[0] <= BACKOFF_S
+
+
+@pytest.mark.parametrize("failure", [error(500, "broken"), error(503, "unavailable"),
+                                     unreachable])
+def test_a_server_error_on_a_write_is_tried_again(upload: Answering, library: MediaLibrary,
+                                                  slept: list[float], failure: Answer) -> None:
+    upload.answers += [failure, failure, json_answer(200, {"public_ids": ["photos/a1"]})]
+    assert library.add_tags(["photos/a1"], ["person:Jane"]) == ["photos/a1"]
+    assert library.calls.upload.total == 3
+    assert len(slept) == 2 and slept[0] <= BACKOFF_S and slept[1] <= 2 * BACKOFF_S
+
+
+def test_server_errors_fail_after_three_attempts(admin: Answering, library: MediaLibrary,
+                                                 slept: list[float]) -> None:
+    admin.answers += [error(503, "unavailable")] * 3
+    with pytest.raises(LibraryUnavailable):
+        library.search("resource_type:image")
+    assert library.calls.admin.total == 1 + RETRIES and len(slept) == RETRIES
+
+
+@pytest.mark.parametrize("status", [420, 429])
+def test_a_rate_limit_is_not_tried_again(admin: Answering, upload: Answering,
+                                         library: MediaLibrary, slept: list[float],
+                                         status: int) -> None:
+    admin.answers.append(error(status, "Rate Limit Exceeded"))
+    upload.answers.append(error(status, "Rate Limit Exceeded"))
+    with pytest.raises(RateLimited):
+        library.assets_by_ids(["a1"])
+    with pytest.raises(RateLimited):
+        library.add_context(["photos/a1"], {"k": "v"})
+    assert (library.calls.admin.total, library.calls.upload.total, slept) == (1, 1, [])
+
+
+@pytest.mark.parametrize("status", [400, 404, 408, 422])
+def test_a_client_error_is_not_tried_again(admin: Answering, library: MediaLibrary,
+                                           slept: list[float], status: int) -> None:
+    admin.answers.append(error(status, "no"))
+    with pytest.raises(LibraryError) as raised:
+        library.search("resource_type:image")
+    assert not isinstance(raised.value, ServerUnavailable)
+    assert library.calls.admin.total == 1 and slept == []
+
+
+@pytest.mark.parametrize("status", [408, 422])
+def test_an_upload_api_error_without_a_class_is_not_tried_again(
+        upload: Answering, library: MediaLibrary, slept: list[float], status: int) -> None:
+    """The Upload API's answers the SDK has no class for keep no status: not tried again."""
+    upload.answers.append(error(status, "no"))
+    with pytest.raises(LibraryUnavailable) as raised:
+        library.remove_tags(["photos/a1"], ["x"])
+    assert not isinstance(raised.value, ServerUnavailable)
+    assert library.calls.upload.total == 1 and slept == []
+
+
+def test_creating_a_webhook_is_not_repeated(admin: Answering, library: MediaLibrary,
+                                            slept: list[float]) -> None:
+    """An attempt whose answer was lost may have created the trigger."""
+    admin.answers.append(error(502, "bad gateway"))
+    with pytest.raises(LibraryUnavailable):
+        library.add_webhook("https://example.com/hook", "upload")
+    assert library.calls.admin.total == 1 and slept == []

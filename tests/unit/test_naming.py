@@ -8,6 +8,7 @@ import math
 import pytest
 
 from chalicelib import unnamed
+from chalicelib.face_values import UserMatch
 from chalicelib.names import PersonName
 from chalicelib.naming import UnknownUnnamed
 from chalicelib.notifications import TagsChanged
@@ -154,3 +155,85 @@ def test_a_training_label_on_a_photo_whose_face_joined_names_the_unnamed_person(
     for asset_id in ("a0", "a1", "a2", "a3"):
         assert "person:Jane Doe" in library.assets[asset_id].tags
         assert unnamed.tag(user_id, Settings()) not in library.assets[asset_id].tags
+
+
+def test_training_a_new_photo_that_matches_an_unnamed_person_absorbs_it(
+        world: World, upload: Upload) -> None:
+    """Photos recognised before their person was trained (after a lost collection, say) made
+    an unnamed person: the training photo's face matches it, and it becomes the person."""
+    _, faces, library = world
+    user_id = stranger(upload, faces)
+    outcome = upload("t1", [FaceSpec("bob")], tags=("train:Jane Doe",))
+    assert outcome.kind == "trained" and outcome.tagged_older == 3
+    assert unnamed_users(faces) == {}
+    assert len(faces.users_[JANE.user_id]) == 4
+    for asset_id in ("a0", "a1", "a2"):
+        tags = library.assets[asset_id].tags
+        assert "person:Jane Doe" in tags and unnamed.tag(user_id, Settings()) not in tags
+
+
+def test_training_absorbs_every_unnamed_person_its_face_matches_at_the_match_threshold(
+        world: World, upload: Upload) -> None:
+    _, faces, library = world
+    faces.similarity.update({("jane", "bob"): 95.0, ("jane", "rob"): 95.0,
+                             ("jane", "zed"): 85.0, ("bob", "rob"): 50.0})
+    for who in ("bob", "rob", "zed"):
+        for i in range(3):
+            upload(f"{who}{i}", [FaceSpec(who)])
+    assert len(unnamed_users(faces)) == 3
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    [left] = unnamed_users(faces).values()  # zed: only a suggestion's similarity
+    assert {faces.stored[f][1] for f in left} == {"zed"}
+    assert len(faces.users_[JANE.user_id]) == 7
+    assert all("person:Jane Doe" in library.assets[f"{who}{i}"].tags
+               for who in ("bob", "rob") for i in range(3))
+
+
+def test_training_a_face_no_unnamed_person_matches_costs_one_search_more(
+        world: World, upload: Upload) -> None:
+    _, faces, library = world
+    stranger(upload, faces)  # bob, whom Jane's face does not match
+    faces.requests.clear()
+    library.requests.clear()
+    upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
+    assert faces.requests.count("SearchUsers") == 1
+    assert "DisassociateFaces" not in faces.requests and "DeleteUser" not in faces.requests
+    assert "search" not in library.requests and "remove_tag" not in library.requests
+    assert len(unnamed_users(faces)) == 1
+
+
+def test_absorbing_an_unnamed_person_costs_naming_calls_only(
+        world: World, upload: Upload) -> None:
+    """One SearchUsers, then naming's: the person's faces listed, moved in one call each way,
+    its photos found with one Search and retagged in one write each way."""
+    _, faces, library = world
+    stranger(upload, faces, photos=5)
+    faces.requests.clear()
+    library.requests.clear()
+    upload("t1", [FaceSpec("bob")], tags=("train:Jane Doe",))
+    assert faces.requests.count("SearchUsers") == 1
+    assert faces.requests.count("DisassociateFaces") == 1
+    assert faces.requests.count("AssociateFaces") == 2  # the unnamed faces, then the new one
+    assert library.requests.count("search") == 1
+    assert library.requests.count("remove_tag") == 1
+
+
+def test_a_training_face_another_worker_puts_in_an_unnamed_person_meanwhile_still_trains(
+        world: World, upload: Upload) -> None:
+    """Between the training's SearchUsers and its AssociateFaces, a worker recognising another
+    photo founds an unnamed person with the training face: the person absorbs it."""
+    _, faces, _ = world
+    for i in range(2):  # two faces of bob wait, unassigned
+        upload(f"a{i}", [FaceSpec("bob")])
+    searched = faces.user_matches
+
+    def founded_meanwhile(face_id: str, threshold: float) -> list[UserMatch]:
+        found = searched(face_id, threshold)
+        members = [f for f, (_, who) in faces.stored.items() if who == "bob"]
+        faces.users_["u:" + min(members).replace("-", "")[:12]] = members
+        return found
+
+    faces.user_matches = founded_meanwhile  # type: ignore[method-assign]
+    outcome = upload("t1", [FaceSpec("bob")], tags=("train:Jane Doe",))
+    assert outcome.kind == "trained"
+    assert unnamed_users(faces) == {} and len(faces.users_[JANE.user_id]) == 3

@@ -76,10 +76,12 @@ def unmarked(library: FakeLibrary, asset_id: str) -> bool:
 
 
 def test_rekognition_unavailable_fails_the_message_and_leaves_no_marker(world: World) -> None:
-    _, faces, library = world
+    tagger, faces, library = world
+    faces.photos.update(t1=[FaceSpec("jane")], p1=[FaceSpec("jane")])
+    deliver(tagger, AssetUploaded(library.add("t1", "photos/t1", ["train:Jane"]), LIBRARIAN))
     faces.errors["SearchUsers"] = FacesUnavailable("Rekognition answered InternalServerError")
     with pytest.raises(MessageFailed):
-        trained_and_uploaded(world)
+        deliver(tagger, AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
     assert "facetag:trained" in library.assets["t1"].tags
     assert unmarked(library, "p1")
 
