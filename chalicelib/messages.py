@@ -112,40 +112,51 @@ def chunked(items: Sequence[AssetItem], origin: str, sticky: Collection[str] = (
     """Items in messages of one asset each when few (or all about one asset), else in as few
     messages as hold them in order within `budget` bytes encoded and `CHUNK` `Process` items
     each. A tag change too large for one message is split first; each piece keeps the tags
-    in `sticky` that the change added."""
+    in `sticky` that the change added. Each item is encoded once, for its size and its
+    message's body."""
     if not items:
         return []
-    room = budget - len(_json({"items": [], "origin": origin}))
+    room = budget - len(_body([], origin))
     pieces = [piece for item in items for piece in _pieces(item, room, sticky)]
-    if len(items) <= FEW or len({p.ref.asset_id for p in pieces}) == 1:
-        by_asset: dict[str, list[AssetItem]] = {}
+    if len(items) <= FEW or len({p.ref.asset_id for p, _ in pieces}) == 1:
+        by_asset: dict[str, list[Encoded]] = {}
         for piece in pieces:
-            by_asset.setdefault(piece.ref.asset_id, []).append(piece)
+            by_asset.setdefault(piece[0].ref.asset_id, []).append(piece)
         return [m for group in by_asset.values() for m in _packed(group, origin, room)]
     return _packed(pieces, origin, room)
 
 
-def _packed(items: Sequence[AssetItem], origin: str, room: int) -> list[WorkMessage]:
+Encoded = tuple[AssetItem, str]  # an item and its encoding
+
+
+def _packed(items: Sequence[Encoded], origin: str, room: int) -> list[WorkMessage]:
     """The items, in order, in as few messages as hold them within `room` bytes each."""
     found: list[WorkMessage] = []
-    current: list[AssetItem] = []
+    current: list[Encoded] = []
     size = processes = 0
-    for item in items:
-        n, process = len(_json(_item(item))) + 1, isinstance(item, Process)  # 1: its comma
+    for item, coded in items:
+        n, process = len(coded) + 1, isinstance(item, Process)  # 1: its comma
         if current and (size + n > room or processes + process > CHUNK):
-            found.append(WorkMessage(tuple(current), origin))
+            found.append(_message(current, origin))
             current, size, processes = [], 0, 0
-        current.append(item)
+        current.append((item, coded))
         size, processes = size + n, processes + process
-    found.append(WorkMessage(tuple(current), origin))
+    found.append(_message(current, origin))
     return found
 
 
-def _pieces(item: AssetItem, room: int, sticky: Collection[str]) -> list[AssetItem]:
+def _message(items: Sequence[Encoded], origin: str) -> WorkMessage:
+    message = WorkMessage(tuple(item for item, _ in items), origin)
+    message.__dict__["encoded"] = _body([coded for _, coded in items], origin)  # as cached
+    return message
+
+
+def _pieces(item: AssetItem, room: int, sticky: Collection[str]) -> list[Encoded]:
     """The item, or (a tag change larger than `room`) changes of the same asset and actor,
     each within `room`, whose tags together are the item's."""
-    if not isinstance(item, TagsChanged) or len(_json(_item(item))) < room:
-        return [item]
+    coded = _json(_item(item))
+    if not isinstance(item, TagsChanged) or len(coded) < room:
+        return [(item, coded)]
     kept = tuple(t for t in item.added if t in sticky)
     base = len(_json(_item(replace(item, added=kept, removed=()))))
     tags = [*((True, t) for t in item.added if t not in sticky),
@@ -162,7 +173,7 @@ def _pieces(item: AssetItem, room: int, sticky: Collection[str]) -> list[AssetIt
         (added if is_added else removed).append(tag)
         size += n
     pieces.append(replace(item, added=kept + tuple(added), removed=tuple(removed)))
-    return pieces
+    return [(piece, _json(_item(piece))) for piece in pieces]
 
 
 def reclusters(face_ids: Sequence[str], origin: str) -> list[WorkMessage]:
@@ -172,7 +183,12 @@ def reclusters(face_ids: Sequence[str], origin: str) -> list[WorkMessage]:
 
 
 def encode(message: WorkMessage) -> str:
-    return _json({"origin": message.origin, "items": [_item(i) for i in message.items]})
+    return _body([_json(_item(i)) for i in message.items], message.origin)
+
+
+def _body(items: Sequence[str], origin: str) -> str:
+    """A message's JSON from its items' (keys sorted, no spaces: one body for one message)."""
+    return '{"items":[' + ",".join(items) + '],"origin":' + json.dumps(origin) + "}"
 
 
 def _json(data: Any) -> str:

@@ -93,3 +93,11 @@ def test_assets_to_process_are_chunks_of_at_most_a_hundred() -> None:
     assert [len(m.items) for m in messages] == [CHUNK, CHUNK, 50]
     with pytest.raises(ValueError, match="at most 100"):
         WorkMessage(tuple(processes[:CHUNK + 1]), "backfill:run")
+
+
+def test_a_message_made_by_chunked_has_the_body_encode_gives_it() -> None:
+    changes = [removal(i, "person:Zoë", "person:\U0001f600") for i in range(30)]
+    changes.append(removal(99, *long_names(1000)))
+    for message in chunked(changes, 'notification:"odd" origin'):
+        assert message.encoded == encode(message)
+        assert decode(message.encoded) == message
