@@ -4,8 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-eventual test-burst check stack bench bench-burst bench-bulk \
-	bench-backfill package clean
+.PHONY: demo test test-fast test-eventual test-burst check stack bench bench-webhook bench-burst \
+	bench-bulk bench-backfill package clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ N ?= 1000
 TPS ?= 5
 bench-burst: $(STAMP)
 	$(PY) -m scripts.bench_burst --n $(N) --tps $(TPS)
+
+REPEATS ?= 200
+bench-webhook: $(STAMP)
+	$(PY) -m scripts.bench_webhook --repeats $(REPEATS)
 
 bench-bulk: $(STAMP)
 	$(PY) -m scripts.bench_bulk

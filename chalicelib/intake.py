@@ -6,13 +6,23 @@ reconciliation's sweep, see forgetting.py), an upload whose own body says it is 
 an image, opted out, already done for this version: doing less needs no proof), and a change
 that touches nothing facetag acts on (facetag's own writes echoed back, most often). Nothing
 here reads, downloads or calls a service: the worker decides on the asset's current state.
+
+A change is queued with only what facetag acts on (corrections.py), so that a bulk edit's
+message carries no tags of the library's own: of a tag change, the training labels and the
+skip tag added and the names, unnamed people's tags, training labels and skip tag removed, none
+longer than a tag can be (`names.TAG_MAX`: no asset carries it, facetag never wrote it), and
+no training label both added and removed (it stays: nothing to untrain); of a context change,
+the training key alone, its value cut to `TAG_MAX` (the worker reads the value on the asset).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .decide import decide
 from .forgetting import deletion_deferred
 from .messages import AssetItem, Process
+from .names import TAG_MAX
 from .notifications import AssetsDeleted, AssetUploaded, ContextChanged, Event, TagsChanged
 from .outcome import Outcome, OutcomeKind
 from .settings import Settings
@@ -28,22 +38,35 @@ def work_of(event: Event, settings: Settings) -> AssetItem | Outcome:
             return decision.outcome()
         return Process(event.asset.ref, event.asset.version)
     if isinstance(event, TagsChanged):
-        return event if _tags_concern_facetag(event, settings) else Outcome(
+        kept = _facetag_tags(event, settings)
+        return kept if _tags_concern_facetag(kept, settings) else Outcome(
             OutcomeKind.IGNORED, NOTHING_TO_DO)
     if isinstance(event, ContextChanged):
         key = settings.train_context_key
-        return event if key in event.changed or key in event.removed else Outcome(
-            OutcomeKind.IGNORED, NOTHING_TO_DO)
+        if key not in event.changed and key not in event.removed:
+            return Outcome(OutcomeKind.IGNORED, NOTHING_TO_DO)
+        return replace(event, removed=(key,) if key in event.removed else (),
+                       changed={key: event.changed[key][:TAG_MAX]} if key in event.changed
+                       else {})
     if isinstance(event, AssetsDeleted):
         return deletion_deferred(event.refs)
     return Outcome(OutcomeKind.IGNORED, event.reason)
 
 
-def _tags_concern_facetag(event: TagsChanged, s: Settings) -> bool:
-    """A training label added or removed, the skip tag removed, or a name or an unnamed
-    person's tag removed (maybe a rejection: whether facetag's own key removed it is the
-    worker's to tell)."""
+def _facetag_tags(event: TagsChanged, s: Settings) -> TagsChanged:
+    """The change with only the tags facetag acts on."""
     named = (s.train_tag_prefix, s.person_tag_prefix, s.suggest_tag_prefix,
              s.unnamed_tag_prefix)
-    return (any(t.startswith(s.train_tag_prefix) for t in event.added)
-            or any(t.startswith(named) or t == s.skip_tag for t in event.removed))
+    added = tuple(t for t in event.added if len(t) <= TAG_MAX and (
+        t.startswith(s.train_tag_prefix) or t == s.skip_tag))
+    labels = {t for t in added if t.startswith(s.train_tag_prefix)}
+    removed = tuple(t for t in event.removed if len(t) <= TAG_MAX and t not in labels and (
+        t.startswith(named) or t == s.skip_tag))
+    return replace(event, added=added, removed=removed)
+
+
+def _tags_concern_facetag(kept: TagsChanged, s: Settings) -> bool:
+    """A training label added or removed, the skip tag removed, or a name or an unnamed
+    person's tag removed (maybe a rejection: whether facetag's own key removed it is the
+    worker's to tell); `kept` holds only such tags and the skip tag added."""
+    return bool(kept.removed) or any(t.startswith(s.train_tag_prefix) for t in kept.added)

@@ -3,10 +3,16 @@
 A message names assets and what happened to them, never their state: a worker reads the
 current state of every asset in its batch and acts on that. One message holds either one asset
 (an upload, a tag or context change: its FIFO message group is the asset id, so two messages
-about one asset never run at once) or a chunk of up to `sizing.CHUNK` assets (a bulk edit, a
-backfill page: one Admin read for all of them). A `Recluster` message names no asset but up to
-`CHUNK` unknown faces to group (`facetag unnamed --rebuild`, on the backfill queue), a group of
-its own like any chunk.
+about one asset never run at once) or a chunk: a bulk edit's changes, as many as fit
+`MESSAGE_BYTES` encoded (SQS takes 256 KiB a message; a thousand assets' changes fit one), or
+up to `sizing.CHUNK` `Process` items (a backfill page, reconciliation: processed inline, one
+Admin read). A `Recluster` message names no asset but up to `CHUNK` unknown faces to group
+(`facetag unnamed --rebuild`, on the backfill queue), a group of its own like any chunk.
+
+A tag change too large for one message (a bulk edit listing hundreds of long names) is split
+into several changes of the same asset and actor whose tags together are the change's; each
+piece carries the tags every piece needs (the skip tag, when the change added it), and the
+worker's result is their union.
 
 The deduplication id is a hash of the message's origin (for a notification: the hash of its
 signed body, the same on every redelivery of it) and of what it asks, so a notification Cloudinary
@@ -18,13 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from .assets import AssetRef, text, texts, whole
 from .notifications import Actor, ContextChanged, TagsChanged
 from .sizing import CHUNK
+
+MESSAGE_BYTES = 240 * 1024  # an encoded message at most: SQS takes 256 KiB, the rest headroom
+FEW = 10  # a notification of at most this many items is sent one message per asset
 
 
 class BadMessage(ValueError):
@@ -60,10 +70,18 @@ class WorkMessage:
     origin: str  # "notification:<body hash>", "backfill:<run>", "reconcile:<run>", "follow-up"
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.items) <= CHUNK:
-            raise ValueError(f"a message holds 1 to {CHUNK} items, not {len(self.items)}")
+        if not self.items:
+            raise ValueError("a message holds at least one item")
+        processes = sum(isinstance(i, Process) for i in self.items)
+        if processes > CHUNK:
+            raise ValueError(f"a message asks to process at most {CHUNK} assets, not {processes}")
         if self.face_ids and len(self.items) > 1:
             raise ValueError("a recluster is a message of its own")
+
+    @cached_property
+    def encoded(self) -> str:
+        """The message's body (ASCII: its length is its size in bytes)."""
+        return encode(self)
 
     @property
     def asset_items(self) -> tuple[AssetItem, ...]:
@@ -78,9 +96,9 @@ class WorkMessage:
     def asset_ids(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(item.ref.asset_id for item in self.asset_items))
 
-    @property
+    @cached_property
     def deduplication_id(self) -> str:
-        return hashlib.sha256(encode(self).encode()).hexdigest()
+        return hashlib.sha256(self.encoded.encode()).hexdigest()
 
     @property
     def group_id(self) -> str:
@@ -89,17 +107,73 @@ class WorkMessage:
         return ids[0] if len(ids) == 1 else "chunk-" + self.deduplication_id[:40]
 
 
-def chunked(items: Sequence[AssetItem], origin: str) -> list[WorkMessage]:
-    """Items in messages of one asset each when few, in chunks of `CHUNK` when many (a bulk
-    edit): a chunk is read in one Admin call instead of one per ten assets."""
-    if len({item.ref.asset_id for item in items}) <= 1:
-        return [WorkMessage(tuple(items), origin)] if items else []
-    if len(items) <= 10:
-        by_asset: dict[str, list[AssetItem]] = {}
-        for item in items:
-            by_asset.setdefault(item.ref.asset_id, []).append(item)
-        return [WorkMessage(tuple(group), origin) for group in by_asset.values()]
-    return [WorkMessage(tuple(items[i:i + CHUNK]), origin) for i in range(0, len(items), CHUNK)]
+def chunked(items: Sequence[AssetItem], origin: str, sticky: Collection[str] = (),
+            budget: int = MESSAGE_BYTES) -> list[WorkMessage]:
+    """Items in messages of one asset each when few (or all about one asset), else in as few
+    messages as hold them in order within `budget` bytes encoded and `CHUNK` `Process` items
+    each. A tag change too large for one message is split first; each piece keeps the tags
+    in `sticky` that the change added. Each item is encoded once, for its size and its
+    message's body."""
+    if not items:
+        return []
+    room = budget - len(_body([], origin))
+    pieces = [piece for item in items for piece in _pieces(item, room, sticky)]
+    if len(items) <= FEW or len({p.ref.asset_id for p, _ in pieces}) == 1:
+        by_asset: dict[str, list[Encoded]] = {}
+        for piece in pieces:
+            by_asset.setdefault(piece[0].ref.asset_id, []).append(piece)
+        return [m for group in by_asset.values() for m in _packed(group, origin, room)]
+    return _packed(pieces, origin, room)
+
+
+Encoded = tuple[AssetItem, str]  # an item and its encoding
+
+
+def _packed(items: Sequence[Encoded], origin: str, room: int) -> list[WorkMessage]:
+    """The items, in order, in as few messages as hold them within `room` bytes each."""
+    found: list[WorkMessage] = []
+    current: list[Encoded] = []
+    size = processes = 0
+    for item, coded in items:
+        n, process = len(coded) + 1, isinstance(item, Process)  # 1: its comma
+        if current and (size + n > room or processes + process > CHUNK):
+            found.append(_message(current, origin))
+            current, size, processes = [], 0, 0
+        current.append((item, coded))
+        size, processes = size + n, processes + process
+    found.append(_message(current, origin))
+    return found
+
+
+def _message(items: Sequence[Encoded], origin: str) -> WorkMessage:
+    message = WorkMessage(tuple(item for item, _ in items), origin)
+    message.__dict__["encoded"] = _body([coded for _, coded in items], origin)  # as cached
+    return message
+
+
+def _pieces(item: AssetItem, room: int, sticky: Collection[str]) -> list[Encoded]:
+    """The item, or (a tag change larger than `room`) changes of the same asset and actor,
+    each within `room`, whose tags together are the item's."""
+    coded = _json(_item(item))
+    if not isinstance(item, TagsChanged) or len(coded) < room:
+        return [(item, coded)]
+    kept = tuple(t for t in item.added if t in sticky)
+    base = len(_json(_item(replace(item, added=kept, removed=()))))
+    tags = [*((True, t) for t in item.added if t not in sticky),
+            *((False, t) for t in item.removed)]
+    pieces: list[AssetItem] = []
+    added: list[str] = []
+    removed: list[str] = []
+    size = base
+    for is_added, tag in tags:
+        n = len(json.dumps(tag)) + 1
+        if (added or removed) and size + n >= room:
+            pieces.append(replace(item, added=kept + tuple(added), removed=tuple(removed)))
+            added, removed, size = [], [], base
+        (added if is_added else removed).append(tag)
+        size += n
+    pieces.append(replace(item, added=kept + tuple(added), removed=tuple(removed)))
+    return [(piece, _json(_item(piece))) for piece in pieces]
 
 
 def reclusters(face_ids: Sequence[str], origin: str) -> list[WorkMessage]:
@@ -109,8 +183,16 @@ def reclusters(face_ids: Sequence[str], origin: str) -> list[WorkMessage]:
 
 
 def encode(message: WorkMessage) -> str:
-    return json.dumps({"origin": message.origin, "items": [_item(i) for i in message.items]},
-                      separators=(",", ":"), sort_keys=True)
+    return _body([_json(_item(i)) for i in message.items], message.origin)
+
+
+def _body(items: Sequence[str], origin: str) -> str:
+    """A message's JSON from its items' (keys sorted, no spaces: one body for one message)."""
+    return '{"items":[' + ",".join(items) + '],"origin":' + json.dumps(origin) + "}"
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
 def decode(body: str) -> WorkMessage:

@@ -1,7 +1,8 @@
 """SQS, as facetag uses it: the wrapper every queue call goes through.
 
 A `WorkQueue` is one queue known by name: its URL is looked up once (`GetQueueUrl`), messages go
-out ten per `SendMessageBatch` with their FIFO group and deduplication ids, and a failed message
+out in as few `SendMessageBatch` calls as SQS takes them (ten a call, 256 KiB of bodies in
+all) with their FIFO group and deduplication ids, and a failed message
 can be handed out again sooner than the visibility timeout (`ChangeMessageVisibility`). A
 dead-letter queue's messages are received as they are (`Received`) and sent back to their queue
 whole, with their FIFO group (`resend`). Any failure is a `QueueUnavailable`: the webhook
@@ -23,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .calls import CallCounter
-from .messages import WorkMessage, encode
+from .messages import WorkMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SEND_BATCH = 10  # SendMessageBatch takes at most ten entries
+SEND_BATCH_BYTES = 256 * 1024  # and at most 256 KiB of message bodies in all
 BUSY_CACHE_S = 5.0  # how long a worker trusts its last look at another queue's depth
 
 
@@ -115,10 +117,10 @@ class WorkQueue:
         """Every message, or QueueUnavailable (some may have been sent: the deduplication id
         makes sending them again harmless on a FIFO queue, the workers' decisions elsewhere)."""
         url = self.url
-        for start in range(0, len(messages), SEND_BATCH):
+        for batch in _batches(messages):
             entries: list[Any] = []
-            for n, message in enumerate(messages[start:start + SEND_BATCH]):
-                entry: dict[str, Any] = {"Id": str(n), "MessageBody": encode(message)}
+            for n, message in enumerate(batch):
+                entry: dict[str, Any] = {"Id": str(n), "MessageBody": message.encoded}
                 if self.fifo:
                     entry["MessageGroupId"] = message.group_id
                     entry["MessageDeduplicationId"] = message.deduplication_id
@@ -211,3 +213,18 @@ class WorkQueue:
         url = self.url
         self._call(lambda: self.client.delete_message(QueueUrl=url,
                                                       ReceiptHandle=receipt_handle))
+
+
+def _batches(messages: Sequence[WorkMessage]) -> list[list[WorkMessage]]:
+    """The messages, in order, in as few `SendMessageBatch` calls as SQS takes them; a
+    message larger than a call's bytes goes alone (and SQS says why it refuses it)."""
+    found: list[list[WorkMessage]] = []
+    size = 0
+    for message in messages:
+        n = len(message.encoded.encode())
+        if not found or len(found[-1]) == SEND_BATCH or size + n > SEND_BATCH_BYTES:
+            found.append([])
+            size = 0
+        found[-1].append(message)
+        size += n
+    return found

@@ -211,7 +211,8 @@ def work_backfill(event: Mapping[str, Any], context: LambdaContext) -> dict[str,
 
 def _work(event: Mapping[str, Any], context: LambdaContext, served: str, rate: float,
           reserve_s: int, backfill: bool = False) -> dict[str, Any]:
-    from chalicelib.worker import Pace, Worker, received
+    from chalicelib.invocation import Pace, received
+    from chalicelib.worker import Worker
 
     current = settings()
     live = queue(current.live_queue)

@@ -9,9 +9,12 @@ Order of checks, cheapest and least trusting first:
    been rotated (at most once per `FACETAG_SECRET_TTL_S`: see credentials.CachedSecret);
 5. a signed body that is not a notification → 400;
 6. the notification's events become queue items (intake.py), sent to the live queue in one
-   message per asset, or in chunks of 100 for a bulk edit (`messages.chunked`), and answered
-   200 `{"queued": <assets>, "events": [...]}` once SQS took them; a notification that only
-   concerns nothing facetag does → 200 `{"ignored": reason}`, so Cloudinary does not retry it.
+   message per asset, or for a bulk edit in as few messages as fit SQS's size limit
+   (`messages.chunked`: a thousand assets' changes are one message), and answered 200
+   `{"queued": <assets>, "outcomes": {<kind>: <events>}, "reasons": [...]}` once SQS took
+   them (the reasons of the events not queued, at most `SAMPLE` distinct ones); a notification
+   that only concerns nothing facetag does → 200 `{"ignored": reasons}`, so Cloudinary does
+   not retry it. The answer's size does not grow with the number of assets.
 
 Nothing is queued before step 5 passes: unsigned, forged or stale requests cause no work. No
 step reads an asset, downloads an image or calls Rekognition: the workers do (worker.py).
@@ -28,16 +31,19 @@ helps until an operator fixes it) and 503 otherwise (for example SSM briefly una
 500 says only that facetag is misconfigured: the reason, which names the variables, goes to
 the log, not to a caller who may not be Cloudinary. Bad input never answers 500.
 
-Each notification gives one JSON log line (`facetag.webhook`): notification type, asset ids,
-outcome, HTTP status, assets queued and milliseconds. The secret, the signature and the body
-are never logged.
+Each notification gives one JSON log line (`facetag.webhook`): notification type, the number
+of assets it names and the first `SAMPLE` (10) of their ids (so a trace finds every asset of a
+notification of up to ten, and a bulk edit by any of its first ten), outcome, HTTP status,
+assets queued, outcomes by kind and milliseconds; its metrics line likewise. The secret, the
+signature and the body are never logged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +55,8 @@ from chalicelib.outcome import Outcome
 from chalicelib.settings import ConfigError, Settings
 
 log = logging.getLogger("facetag.webhook")
+
+SAMPLE = 10  # asset ids (and reasons) a log line or an answer names at most
 
 
 @dataclass(frozen=True)
@@ -66,15 +74,16 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
     started = now()
 
     def answer(status: int, body: dict[str, Any], outcome: str, kind: str | None = None,
-               asset_ids: tuple[str, ...] = (), failure: bool = False, queued: int = 0,
+               named: Sequence[str] = (), failure: bool = False, queued: int = 0,
                **fields: Any) -> Answer:
+        sample = _sample(named)
         level = logging.ERROR if status >= 500 else logging.INFO
         log.log(level, "notification %s", outcome, exc_info=failure,
-                extra={"notification_type": kind, "asset_ids": list(asset_ids),
+                extra={"notification_type": kind, "assets": len(named), "asset_ids": sample,
                        "outcome": outcome, "status": status,
                        "queued": queued, "ms": round((now() - started) * 1000), **fields})
         metrics.emit({"Notifications": 1, "Failures": int(failure), "Queued": queued},
-                     asset_ids=list(asset_ids))
+                     assets=len(named), asset_ids=sample)
         return Answer(status, body)
 
     def misconfigured(err: ConfigError) -> Answer:
@@ -115,29 +124,44 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
         return answer(400, {"error": str(err)}, "rejected", reason=str(err))
 
     kind = notification.notification_type
-    all_ids = tuple(i for event in notification.events for i in _asset_ids(event))
+    named = [i for event in notification.events for i in _asset_ids(event)]
     work = [work_of(event, current) for event in notification.events]
     items: list[AssetItem] = [w for w in work if not isinstance(w, Outcome)]
-    queued_ids = tuple(dict.fromkeys(item.ref.asset_id for item in items))
+    queued = len({item.ref.asset_id for item in items})
     try:
         if items:
             origin = "notification:" + hashlib.sha256(raw_body).hexdigest()[:32]
-            enqueue(messages.chunked(items, origin))
+            enqueue(messages.chunked(items, origin, sticky=(current.skip_tag,)))
     except Exception:  # noqa: BLE001 - any failure is answered so that Cloudinary retries
         return answer(503, {"error": "queueing failed; retry later"}, "failed", kind,
-                      all_ids, failure=True, failed_asset_ids=list(queued_ids))
-    events: list[dict[str, Any]] = [
-        {"ignored": event.reason} if isinstance(event, Ignored)
-        else {"asset_ids": list(_asset_ids(event)),
-              "outcome": "queued" if not isinstance(w, Outcome) else str(w)}
-        for event, w in zip(notification.events, work, strict=True)]
+                      named, failure=True,
+                      failed_asset_ids=_sample(item.ref.asset_id for item in items))
 
-    if all("ignored" in e for e in events):
-        reasons = "; ".join(e["ignored"] for e in events) or "no assets in the notification"
-        return answer(200, {"ignored": reasons}, "ignored", kind, all_ids, reason=reasons)
-    outcome = "queued" if items else "answered"
-    return answer(200, {"queued": len(queued_ids), "events": events}, outcome, kind, all_ids,
-                  queued=len(queued_ids), outcomes=[e.get("outcome", "ignored") for e in events])
+    if all(isinstance(event, Ignored) for event in notification.events):
+        why = "; ".join(_sample(e.reason for e in notification.events
+                                if isinstance(e, Ignored))) or "no assets in the notification"
+        return answer(200, {"ignored": why}, "ignored", kind, named, reason=why)
+    outcomes = Counter("ignored" if isinstance(event, Ignored) else
+                       str(w.kind) if isinstance(w, Outcome) else "queued"
+                       for event, w in zip(notification.events, work, strict=True))
+    reasons = _sample(event.reason if isinstance(event, Ignored) else str(w)
+                      for event, w in zip(notification.events, work, strict=True)
+                      if isinstance(event, Ignored) or isinstance(w, Outcome))
+    body: dict[str, Any] = {"queued": queued, "outcomes": dict(outcomes)}
+    if reasons:
+        body["reasons"] = reasons
+    return answer(200, body, "queued" if items else "answered", kind, named, queued=queued,
+                  outcomes=dict(outcomes), reasons=reasons)
+
+
+def _sample(values: Iterable[str]) -> list[str]:
+    """The first `SAMPLE` distinct values."""
+    found: dict[str, None] = {}
+    for value in values:
+        if len(found) == SAMPLE:
+            break
+        found.setdefault(value)
+    return list(found)
 
 
 def _asset_ids(event: Event) -> tuple[str, ...]:

@@ -4,17 +4,21 @@ A message names assets and what happened to them (messages.py); the worker reads
 of its batch in one `assets_by_ids` (100 ids per Admin call) and acts on that state only:
 - a message about one asset does its face work inline (its FIFO group is the asset, so no
   other message about it runs meanwhile);
-- a chunk of tag or context changes (a bulk edit) writes its rejections and untraining
-  together, and sends each asset that needs training or recognition as a message of its own
-  to the live queue (a follow-up), where it runs alone in its asset's group;
+- a chunk of tag or context changes (a bulk edit, up to about a thousand assets in one
+  message) reads its assets at its turn (100 ids per Admin call), writes its rejections
+  together and its untraining asset by asset, and sends each asset that needs training or
+  recognition as a message of its own to the live queue (a follow-up), where it runs alone in
+  its asset's group;
 - a chunk of `Process` items (backfill, reconciliation) is processed inline, asset by asset,
   and a `Recluster` (`facetag unnamed --rebuild`) face by face (rebuild.py).
 An asset is processed once per batch, however many messages name it.
 
-Time: a worker takes no further asset (or face) when less than `reserve_s` is left, and sends
-what it did not reach back as new messages (same items, another origin: SQS would drop a copy
-with the same deduplication id), answering the old ones as done. A backfill worker also waits,
-in short steps, while the live queue has messages waiting: live uploads go first.
+Time: a worker takes no further asset (or face), nor a chunk's per-asset work, nor a chunk at
+all, when less than `reserve_s` is left, and sends what it did not reach back as new messages
+(same items, another origin: SQS would drop a copy with the same deduplication id), answering
+the old ones as done; a chunk's rejections, written before, are then found remembered. A
+backfill worker also waits, in short steps, while the live queue has messages waiting: live
+uploads go first.
 
 Failures: a malformed body is logged and dropped (no retry can help it). A transient failure
 (anything but an `AssetProblem`, which the flows write on the asset as `facetag:error`) fails
@@ -30,15 +34,15 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from itertools import groupby
 
 from . import metrics
 from .assets import Asset
 from .corrections import Change, unguarded
 from .decide import decide
+from .invocation import BatchResult, Pace, Received
 from .messages import AssetItem, BadMessage, Process, WorkMessage, chunked, decode, reclusters
 from .notifications import ContextChanged, TagsChanged
 from .outcome import Outcome, OutcomeKind
@@ -48,47 +52,6 @@ from .tagging import Tagger
 log = logging.getLogger("facetag.worker")
 
 WAIT_STEP_S = 2.0  # how long a backfill worker waits before looking at the live queue again
-
-
-@dataclass(frozen=True)
-class Received:
-    """One SQS record of a Lambda event."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    receives: int  # ApproximateReceiveCount: 1 the first time
-
-
-def received(event: Mapping[str, Any]) -> list[Received]:
-    return [Received(str(r["messageId"]), str(r["receiptHandle"]), str(r["body"]),
-                     int(r.get("attributes", {}).get("ApproximateReceiveCount", 1)))
-            for r in event.get("Records", [])]
-
-
-@dataclass(frozen=True)
-class Pace:
-    """How a worker spends its invocation's time."""
-
-    remaining_ms: Callable[[], float]
-    reserve_s: float  # the time one asset may take at the worker's pace (sizing.py)
-    retry_delay_s: int
-    live_waiting: Callable[[], bool] = lambda: False  # a backfill worker's look at live work
-    sleep: Callable[[float], None] = time.sleep
-
-
-@dataclass
-class BatchResult:
-    failed: list[str] = field(default_factory=list)  # message ids handed back
-    outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (message id, outcome)
-    dropped: int = 0  # malformed bodies
-    resent: int = 0  # items sent back for lack of time
-    follow_ups: int = 0  # assets of bulk edits sent as messages of their own
-    singled: int = 0  # assets of chunks that failed, sent as messages of their own
-
-    def response(self) -> dict[str, list[dict[str, str]]]:
-        """Lambda's partial batch response."""
-        return {"batchItemFailures": [{"itemIdentifier": m} for m in self.failed]}
 
 
 class Worker:
@@ -138,6 +101,7 @@ class _Batch:
         self.asset_count = 0
         self.follow_ups: list[Process] = []  # of the chunk being handled
         self.singles: list[AssetItem] = []  # of the chunk being handled
+        self.later: list[AssetItem] = []  # of the chunk being handled, not reached in time
 
     def run(self) -> BatchResult:
         decoded = [(r, m) for r in self.records if (m := self._decode(r)) is not None]
@@ -170,14 +134,17 @@ class _Batch:
             return None
 
     def _read_assets(self, messages: Sequence[WorkMessage]) -> None:
-        ids = list(dict.fromkeys(i for m in messages for i in m.asset_ids))
-        self.asset_count = len(ids)
+        """The batch's assets, but for bulk edits' chunks: those are read at their turn."""
+        self.asset_count = len({i for m in messages for i in m.asset_ids})
+        self._read_current([m for m in messages if not _bulk_edit(m)])
+
+    def _read_current(self, messages: Sequence[WorkMessage]) -> None:
         corrections = self.w.tagger.corrections
         needed = list(dict.fromkeys(
             item.ref.asset_id for m in messages for item in m.asset_items
             if isinstance(item, Process) or corrections.needs_state(item)))
         if needed:
-            self.current = self.w.tagger.library.assets_by_ids(needed)
+            self.current.update(self.w.tagger.library.assets_by_ids(needed))
 
     def _fail(self, record: Received, message: WorkMessage) -> None:
         self.result.failed.append(record.message_id)
@@ -204,11 +171,19 @@ class _Batch:
             if not self._may_take_asset():
                 self._send_back(record, message.asset_items)
                 return
-            for item in message.asset_items:
-                self._outcome(record, self._item(item, self._process))
+            for run in _runs(message.asset_items):
+                for outcome in self._items(run):
+                    self._outcome(record, outcome)
             return
-        self.follow_ups, self.singles = [], []
+        if _bulk_edit(message):
+            if self._time_low():
+                self._send_back(record, message.asset_items)
+                return
+            self._read_current([message])
+        self.follow_ups, self.singles, self.later = [], [], []
         self._chunk(record, message)
+        if self.later:
+            self._send_back(record, self.later)
         follow_ups = list(dict.fromkeys(self.follow_ups))
         if follow_ups:
             origin = "follow-up:" + message.deduplication_id[:32]
@@ -224,9 +199,9 @@ class _Batch:
         tags = [i for i in message.items if isinstance(i, TagsChanged)]
         contexts = [i for i in message.items if isinstance(i, ContextChanged)]
         for outcome in [*corrections.tags_changed(tags, self.current, self._follow_up,
-                                                  self._single),
+                                                  self._in_time),
                         *corrections.context_changed(contexts, self.current,
-                                                     self._follow_up, self._single)]:
+                                                     self._follow_up, self._in_time)]:
             self._outcome(record, outcome)
         processes = [i for i in message.items if isinstance(i, Process)]
         for n, item in enumerate(processes):
@@ -244,13 +219,18 @@ class _Batch:
             self.result.resent += len(done.left)
         self._outcome(record, done.outcome())
 
-    def _item(self, item: AssetItem, process: Callable[[Asset], Outcome]) -> Outcome:
-        if isinstance(item, Process):
-            return self._process_item(item)
+    def _items(self, run: Sequence[AssetItem]) -> list[Outcome]:
+        """One asset's items of one kind, inline: a tag change split in several pieces is
+        handled together (its rejections written once)."""
         corrections = self.w.tagger.corrections
-        if isinstance(item, TagsChanged):
-            return corrections.tags_changed([item], self.current, process, unguarded)[0]
-        return corrections.context_changed([item], self.current, process, unguarded)[0]
+        tags = [i for i in run if isinstance(i, TagsChanged)]
+        contexts = [i for i in run if isinstance(i, ContextChanged)]
+        if tags:
+            return corrections.tags_changed(tags, self.current, self._process, unguarded)
+        if contexts:
+            return corrections.context_changed(contexts, self.current, self._process,
+                                               unguarded)
+        return [self._process_item(i) for i in run if isinstance(i, Process)]
 
     def _process_item(self, item: Process) -> Outcome:
         asset = self.current.get(item.ref.asset_id)
@@ -277,6 +257,14 @@ class _Batch:
         self.follow_ups.append(Process(asset.ref, asset.version))
         return Outcome(OutcomeKind.QUEUED, "sent to the live queue as a message of its own")
 
+    def _in_time(self, item: Change, work: Callable[[], Outcome]) -> Outcome:
+        """A bulk edit's asset's own work (untraining, a follow-up), if there is time for it;
+        else the asset's change is sent back with the rest."""
+        if self._time_low():
+            self.later.append(item)
+            return Outcome(OutcomeKind.QUEUED, "sent back for lack of time")
+        return self._single(item, work)
+
     def _single(self, item: Change | Process, work: Callable[[], Outcome]) -> Outcome:
         """A chunk's asset: its failure sends it as a message of its own, the chunk goes on."""
         try:
@@ -297,3 +285,14 @@ class _Batch:
 
     def _outcome(self, record: Received, outcome: Outcome) -> None:
         self.result.outcomes.append((record.message_id, outcome))
+
+
+def _bulk_edit(message: WorkMessage) -> bool:
+    """A chunk of tag or context changes: it reads its own assets, at its turn."""
+    return len(message.asset_ids) > 1 and any(not isinstance(i, Process)
+                                              for i in message.asset_items)
+
+
+def _runs(items: Sequence[AssetItem]) -> list[list[AssetItem]]:
+    """Consecutive items of the same kind."""
+    return [list(run) for _, run in groupby(items, key=type)]

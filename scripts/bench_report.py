@@ -17,11 +17,18 @@ SMALL_CONSTANT = 3  # Admin calls a bulk edit may spend beyond one read per 100 
 
 def _webhook(r: dict[str, Any]) -> list[str]:
     lines = [f"| webhook answer, {kind} | p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms "
-             f"(n={row['n']}) |" for kind, row in r.get("webhook_latency", {}).items()]
+             f"(n={row['n']}{_depth(row)}) |" for kind, row in r.get("webhook_latency", {}).items()]
     if sends := r.get("sqs_send_ms"):
         lines.append("| moto's SendMessageBatch of one message to a FIFO queue (median) | "
                      + ", ".join(f"{ms} ms at {d}" for d, ms in sends.items()) + " |")
     return lines
+
+
+def _depth(row: dict[str, Any]) -> str:
+    """The live queue's messages (in flight) each send met, when the bench recorded them."""
+    if "depth_max" not in row:
+        return ""
+    return f"; live queue {row['depth_p50']} in flight (median), at most {row['depth_max']}"
 
 
 def _throughput(r: dict[str, Any]) -> list[str]:

@@ -3,17 +3,27 @@
 The answer only verifies and enqueues, so it must not depend on the photo (a 20-face group
 photo is timed apart) nor on the number of assets (a tag change on 1,000 assets is timed
 apart); the workers drain the queue meanwhile, on the same machine, as they would in use.
-Each notification is posted and timed by the bench (bench_support.Bench.notify).
+Each notification is posted and timed by the bench (bench_support.Bench.notify) once the
+workers have taken every message waiting in the live queue, so that each send meets a drained
+queue, as on AWS (moto's FIFO send slows down with the queue's depth); the depth each send met
+(messages waiting or in flight) is printed with the figures.
+
+Alone: `make bench-webhook [REPEATS=200]` (`python -m scripts.bench_webhook --repeats N`), N
+notifications of each type; the 20-face group photo's are spread over `GROUP_PHOTOS` uploads
+(the answer never looks at the photo; each photo is recognised once by the workers).
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -22,14 +32,16 @@ from chalicelib import settings as settings_module
 from chalicelib import webhook
 from emulators.cloudinary.signing import sign_notification
 from emulators.queues import WORK_QUEUES
-from emulators.stack import APP_SECRET
+from emulators.stack import APP_SECRET, local_stack
 from scripts.bench_support import (
     BIDEN,
     OBAMA,
     Bench,
+    app_environment,
     context_notification,
     delete_notification,
     latency,
+    record,
     step,
     tags_notification,
     upload_notification,
@@ -41,6 +53,7 @@ PORTRAITS = (("obama2", False), ("biden", False), ("obama3", True), ("biden", Tr
 GROUP_COLUMNS, GROUP_ROWS = 5, 4  # 20 faces
 BULK_ASSETS = 1000
 GROUP = "upload, 20-face group photo"
+GROUP_PHOTOS = 5  # distinct group photos; more notifications name them again
 REPEATS = {GROUP: 5, "ignored": 200, "upload": 30,
            "training tag": 15, "tag removal": 30, "context change": 15, "deletion": 30,
            f"tag change on {BULK_ASSETS} assets": 20}
@@ -56,28 +69,36 @@ def group_photo() -> bytes:
     return jpeg_bytes(canvas)
 
 
-def timed(bench: Bench, n: int, payload: Callable[[int], dict[str, Any]]) -> list[float]:
-    """Each of `n` notifications' answer time; every one must be answered 200."""
-    times = []
+def timed(bench: Bench, n: int, payload: Callable[[int], dict[str, Any]]
+          ) -> tuple[list[float], list[int]]:
+    """Each of `n` notifications' answer time, and the live queue's depth when it was sent;
+    every one must be answered 200."""
+    times, depths = [], []
     for i in range(n):
         body = payload(i)  # made (and its asset uploaded) before the clock starts
+        depths.append(taken(bench))
         ms, status = bench.notify(body)
         assert status == 200, (status, body.get("notification_type"))
         times.append(ms)
-    return times
+    return times, depths
 
 
-def taken(bench: Bench) -> None:
-    """Until a worker has taken every visible message of the live queue: the group photos go
-    to idle workers one each, so that their work (40 s each at a worker's pace) runs side by
-    side and the bench's drain stays short."""
+def taken(bench: Bench) -> int:
+    """Until a worker has taken every visible message of the live queue (the group photos go
+    to idle workers one each, so that their work runs side by side); then the messages the
+    queue holds, in flight."""
     client, url = bench.stack.sqs_client(), bench.stack.queues[WORK_QUEUES["live"]].url
-    while int(client.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"]):
-        time.sleep(0.05)
+    while True:
+        counts = client.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])[
+            "Attributes"]
+        if not int(counts["ApproximateNumberOfMessages"]):
+            return int(counts["ApproximateNumberOfMessagesNotVisible"])
+        time.sleep(0.02)
 
 
-def webhook_latency(bench: Bench) -> dict[str, Any]:
+def webhook_latency(bench: Bench, repeats: int = 0) -> dict[str, Any]:
+    """p50/p99 for each type, `REPEATS` notifications each, or `repeats` when given."""
     step("webhook latency, every notification type")
     bench.reset()
     bench.train_both()
@@ -86,9 +107,12 @@ def webhook_latency(bench: Bench) -> dict[str, Any]:
     step(f"  {BULK_ASSETS} quiet assets for the bulk tag change")
     bulk = bench.upload_many(lambda _: faceless(96, 96), BULK_ASSETS)
 
-    def group_upload(_: int) -> dict[str, Any]:
-        taken(bench)
-        return upload_notification(bench.upload(bench.unique(group)))
+    groups: list[dict[str, Any]] = []
+
+    def group_upload(i: int) -> dict[str, Any]:
+        if len(groups) < GROUP_PHOTOS:
+            groups.append(bench.upload(bench.unique(group)))
+        return {**upload_notification(groups[i % GROUP_PHOTOS]), "request_id": uuid.uuid4().hex}
 
     kinds: dict[str, Callable[[int], dict[str, Any]]] = {
         GROUP: group_upload,
@@ -102,17 +126,21 @@ def webhook_latency(bench: Bench) -> dict[str, Any]:
             bench.upload(bench.unique(single[1])), "person", BIDEN),
         "deletion": lambda i: delete_notification(bench.upload(faceless(96, 96))),
         f"tag change on {BULK_ASSETS} assets": lambda i: tags_notification(
-            bulk, removed=[f"person:Somebody {i}"]),
+            bulk, removed=[f"person:Somebody {i % 5}"]),
     }
     figures = {}
     for kind, make in kinds.items():
-        step(f"  {kind} x {REPEATS[kind]}")
+        n = repeats or REPEATS[kind]
+        step(f"  {kind} x {n}")
         bench.stack.wait_for_notifications(900)  # each kind starts on an empty queue
-        figures[kind] = latency(timed(bench, REPEATS[kind], make))
+        times, depths = timed(bench, n, make)
+        figures[kind] = {**latency(times), "depth_p50": round(statistics.median(depths)),
+                         "depth_max": max(depths)}
     step("  the queued work drains")
     bench.stack.wait_for_notifications(900)
     figures[f"tag change on {BULK_ASSETS} assets, in-process, no SQS"] = latency(
-        [in_process(tags_notification(bulk, removed=[f"person:Nobody {i}"])) for i in range(20)])
+        [in_process(tags_notification(bulk, removed=[f"person:Nobody {i}"]))
+         for i in range(max(20, repeats))])
     return figures
 
 
@@ -160,3 +188,19 @@ def _entry(n: str) -> dict[str, str]:
     unique = uuid.uuid4().hex
     return {"Id": n, "MessageBody": "x" * 300, "MessageGroupId": unique,
             "MessageDeduplicationId": unique}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The webhook's answer latency, every type.")
+    parser.add_argument("--repeats", type=int, default=0,
+                        help="notifications of each type (default: make bench's)")
+    args = parser.parse_args()
+    logs = Path(tempfile.mkdtemp(prefix="facetag-bench-"))
+    with local_stack(log_dir=logs) as stack, app_environment(stack), stack.sdk():
+        figures = webhook_latency(Bench(stack), args.repeats)
+    record({"webhook_latency": figures})
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,10 @@
 """A bulk tag edit costs a bounded number of Admin calls, whatever the number of assets.
 
 A librarian removing `person:Zed` from 600 assets in one call gets one notification naming all
-600. The route queues it as six chunks of 100 and answers at once; each removal must be
-remembered on its asset (`facetag_rejected`), each chunk's assets read in one Admin call and
-written grouped by resulting value, so the account's hourly Admin quota (500 calls on the free
-plan) is not exhausted, and the notification is answered the first time.
+600. The route queues it as one message and answers at once; each removal must be remembered
+on its asset (`facetag_rejected`), the assets read 100 to an Admin call and written grouped by
+resulting value, so the account's hourly Admin quota (500 calls on the free plan) is not
+exhausted, and the notification is answered the first time.
 """
 
 from __future__ import annotations
@@ -59,13 +59,13 @@ def test_a_name_removed_from_600_assets_in_one_call_is_remembered_on_each(
     assert stats["notifications"]["retried"] == 0 and stats["notifications"]["failed"] == 0
     # Reads: ⌈600/100⌉ batched Admin calls, far inside the quota (no 420 is possible).
     assert stats["admin_calls"] <= math.ceil(ASSETS / 100) + 1, stats["calls"]
-    # Writes: the librarian's own call, then one add_context per chunk and resulting value:
-    # the first chunk's assets all remember Ann already, the others only Zed.
+    # Writes: the librarian's own call, then one add_context per resulting value: the first
+    # hundred assets remember Ann already, the others only Zed.
     assert stats["calls"].get("tags") == 1
-    assert stats["calls"].get("context") == math.ceil(ASSETS / 100)
+    assert stats["calls"].get("context") == 2
     chunks = [a for group, attempts in librarian.attempts().items()
               if group.startswith("chunk-") for a in attempts]
-    assert len(chunks) == math.ceil(ASSETS / 100) and not any(a.failed for a in chunks)
+    assert len(chunks) == 1 and not any(a.failed for a in chunks)
     names = rejected_names(asset_ids)
     assert [names[p] for p in public_ids] == (['["Ann", "Zed"]'] * ALREADY_REJECTED
                                               + ['["Zed"]'] * (ASSETS - ALREADY_REJECTED))

@@ -215,8 +215,8 @@ class Stand:
         assert status in ANSWERS, (status, answer)
         assert set(self.stack.dead_letters().values()) == {0}
         # Settled by the route (skipped, ignored, deferred), or by a worker (the rest).
-        kinds = [str(e.get("outcome", "ignored")).partition(":")[0]
-                 for e in answer.get("events", []) if e.get("outcome") != "queued"]
+        kinds = [k for k, n in answer.get("outcomes", {}).items() if k != "queued"
+                 for _ in range(n)]
         work = self.worker_lines()[handled:]
         for line in work:
             if line.get("logger") == "facetag.worker" and line["message"] == "batch handled":

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib.assets import AssetRef
-from chalicelib.messages import Process, WorkMessage, decode
+from chalicelib.messages import Process, WorkMessage, chunked, decode
+from chalicelib.notifications import Actor, TagsChanged
 from chalicelib.queues import QueueUnavailable, WorkQueue
 
 
@@ -81,3 +82,32 @@ def test_waiting_messages_and_the_dead_letter_queue_are_seen(sqs: Any) -> None:
 def test_a_queue_that_does_not_exist_is_unavailable(sqs: Any) -> None:
     with pytest.raises(QueueUnavailable):
         WorkQueue(sqs, "facetag-missing.fifo").send([upload("a1")])
+
+
+def test_a_bulk_edit_is_one_call_and_large_messages_go_out_within_sqs_limits(
+        sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = fifo(sqs)
+    queue = WorkQueue(sqs, "facetag-live.fifo")
+    calls: list[list[int]] = []  # each SendMessageBatch's body sizes
+    send = sqs.send_message_batch
+
+    def recorded(**request: Any) -> Any:
+        calls.append([len(e["MessageBody"].encode()) for e in request["Entries"]])
+        return send(**request)
+
+    monkeypatch.setattr(sqs, "send_message_batch", recorded)
+    actor = Actor("api", "librarian-key")
+    refs = [AssetRef(f"{i:032x}", f"events/IMG_{i:06d}") for i in range(1000)]
+    [bulk] = chunked([TagsChanged(r, (), ("person:Jane Doe",), actor) for r in refs],
+                     "notification:bulk")
+    queue.send([bulk])
+    assert len(calls) == 1
+    names = tuple(f"person:{i:05d}" + "x" * 243 for i in range(1000))  # 255 characters each
+    large = chunked([TagsChanged(r, (), names, actor) for r in refs[:3]], "notification:long")
+    queue.send(large)  # each change in two pieces: about 240 KiB and 12 KiB
+    sent = calls[1:]
+    assert sorted(n for c in sent for n in c) == sorted(len(m.encoded) for m in large)
+    assert len(sent) == 3 and all(sum(c) <= 256 * 1024 for c in sent)
+    got = [decode(m["Body"]) for _ in range(8) for m in receive(sqs, url)]
+    assert sorted(t for m in got for i in m.items if isinstance(i, TagsChanged)
+                  for t in i.removed if len(t) > 100) == sorted(names * 3)

@@ -113,7 +113,7 @@ def test_an_upload_that_opted_out_costs_no_read(world: World, tags: tuple[str, .
     assert library.requests == [] and faces.requests == []
 
 
-def test_a_bulk_removal_reads_once_per_chunk_and_writes_one_call_per_resulting_value(
+def test_a_bulk_removal_reads_100_ids_a_call_and_writes_one_call_per_resulting_value(
         world: World) -> None:
     tagger, _, library = world
     assets = [library.add(f"a{i}", f"photos/a{i}", ["person:Zed"]) for i in range(600)]
@@ -125,9 +125,9 @@ def test_a_bulk_removal_reads_once_per_chunk_and_writes_one_call_per_resulting_v
     outcomes = deliver_all(tagger, [removed(a, "person:Zed") for a in assets])
 
     assert {str(o) for o in outcomes} == {"rejected: Zed"}
-    # Six chunks of 100 in one batch: one Admin read per chunk, then each chunk's rejections
-    # in one write per value (the first chunk's assets all had Ann before).
-    assert library.requests == ["resources_by_asset_ids"] * 6 + ["add_context"] * 6
+    # One message: one Admin read per 100 assets, then its rejections in one write per value
+    # (the first hundred assets had Ann before).
+    assert library.requests == ["resources_by_asset_ids"] * 6 + ["add_context"] * 2
     rejected = [library.assets[a.asset_id].context["facetag_rejected"] for a in assets]
     assert rejected == ['["Ann", "Zed"]'] * 100 + ['["Zed"]'] * 500
 

@@ -14,7 +14,7 @@ import app as app_module
 from chalicelib import runtime
 from chalicelib.assets import AssetRef
 from chalicelib.logs import JsonFormatter
-from chalicelib.messages import Process
+from chalicelib.messages import MESSAGE_BYTES, Process
 from chalicelib.notifications import Actor, ContextChanged, TagsChanged
 from chalicelib.queues import QueueUnavailable
 from chalicelib.settings import ENV_NAMES, ConfigError, Settings
@@ -101,8 +101,7 @@ def test_a_signed_upload_is_queued_as_one_message_in_its_assets_group(client, qu
     body = encode(UPLOAD)
     response = post(client, body, signed_headers(body))
     assert response.status_code == 200
-    assert response.json_body == {
-        "queued": 1, "events": [{"asset_ids": ["0a1b2c"], "outcome": "queued"}]}
+    assert response.json_body == {"queued": 1, "outcomes": {"queued": 1}}
     [message] = queued
     # What happened and the notification's identity, never the asset's state.
     assert message.items == (Process(AssetRef("0a1b2c", "events/IMG_0042"), 1777888000),)
@@ -126,9 +125,8 @@ def test_each_resource_of_a_tag_change_is_queued_in_its_own_message(client, queu
     ]})
     response = post(client, body, signed_headers(body))
     assert response.status_code == 200
-    assert response.json_body["queued"] == 2
-    assert [e.get("asset_ids") for e in response.json_body["events"]] == [["a1"], None, ["a2"]]
-    assert "not an image" in response.json_body["events"][1]["ignored"]
+    assert response.json_body == {"queued": 2, "outcomes": {"queued": 2, "ignored": 1},
+                                  "reasons": ["v1 is not an image (video)"]}
     assert [m.items for m in queued] == [
         (TagsChanged(AssetRef("a1", "p1"), ("train:Jo",), (), Actor()),),
         (TagsChanged(AssetRef("a2", "p2"), (), ("person:Jo",), Actor()),),
@@ -144,15 +142,47 @@ def test_a_context_change_of_the_training_key_is_queued(client, queued):
                                             Actor())]
 
 
-def test_a_bulk_edit_of_a_thousand_assets_is_queued_in_ten_chunks(client, queued):
+def test_a_bulk_edit_of_a_thousand_assets_is_queued_in_one_message_answered_in_brief(
+        client, queued):
+    body = encode({"notification_type": "resource_tags_changed", "resources": [
+        {"asset_id": f"a{i}", "public_id": f"p{i}", "removed": ["person:Jo", "holiday"]}
+        for i in range(1000)]})
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 200
+    assert response.json_body == {"queued": 1000, "outcomes": {"queued": 1000}}
+    [message] = queued
+    assert [i.ref.asset_id for i in message.items] == [f"a{i}" for i in range(1000)]
+    assert {i.removed for i in message.items} == {("person:Jo",)}  # only what facetag acts on
+    assert message.group_id.startswith("chunk-") and message.origin == origin(body)
+
+
+def test_a_hostile_change_of_a_thousand_long_names_is_queued_within_sqs_limits(client, queued):
+    names = [f"person:{i:05d}" + "x" * 243 for i in range(1000)]  # 255 characters each
+    body = encode({"notification_type": "resource_tags_changed", "resources": [
+        {"asset_id": "a1", "public_id": "p1", "added": ["facetag:skip", "x" * 255],
+         "removed": names + ["y" * 255 for _ in range(1000)] + ["person:" + "z" * 300]}]})
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 200
+    assert response.json_body == {"queued": 1, "outcomes": {"queued": 1}}
+    assert len(queued) == 2 and all(len(m.encoded) <= MESSAGE_BYTES for m in queued)
+    pieces = items(queued)
+    assert [t for p in pieces for t in p.removed] == names  # the others concern no one
+    assert all(p.ref == AssetRef("a1", "p1") and p.added == ("facetag:skip",) for p in pieces)
+    assert {m.group_id for m in queued} == {"a1"}
+
+
+def test_a_bulk_edits_log_line_names_its_first_assets_and_their_count(client, queued, caplog):
+    caplog.set_level(logging.INFO)
     body = encode({"notification_type": "resource_tags_changed", "resources": [
         {"asset_id": f"a{i}", "public_id": f"p{i}", "removed": ["person:Jo"]}
         for i in range(1000)]})
-    response = post(client, body, signed_headers(body))
-    assert response.status_code == 200 and response.json_body["queued"] == 1000
-    assert [len(m.items) for m in queued] == [100] * 10
-    assert [i.ref.asset_id for i in items(queued)] == [f"a{i}" for i in range(1000)]
-    assert all(m.group_id.startswith("chunk-") and m.origin == origin(body) for m in queued)
+    assert post(client, body, signed_headers(body)).status_code == 200
+    [line] = [json.loads(JsonFormatter().format(r)) for r in caplog.records
+              if r.name == "facetag.webhook"]
+    assert line["asset_ids"] == [f"a{i}" for i in range(10)] and line["assets"] == 1000
+    assert line["queued"] == 1000 and line["outcomes"] == {"queued": 1000}
+    [metrics] = [r for r in caplog.records if r.name == "facetag.metrics"]
+    assert metrics.asset_ids == line["asset_ids"] and metrics.assets == 1000
 
 
 def test_a_deletion_is_answered_and_left_to_reconciliation(client, queued):
@@ -160,9 +190,8 @@ def test_a_deletion_is_answered_and_left_to_reconciliation(client, queued):
         {"asset_id": "a1", "public_id": "p1"}, {"asset_id": "a2", "public_id": "p2"}]})
     response = post(client, body, signed_headers(body))
     assert response.status_code == 200
-    assert response.json_body == {"queued": 0, "events": [{
-        "asset_ids": ["a1", "a2"],
-        "outcome": "deferred: faces of 2 deleted assets leave at the next reconciliation"}]}
+    assert response.json_body == {"queued": 0, "outcomes": {"deferred": 1}, "reasons": [
+        "deferred: faces of 2 deleted assets leave at the next reconciliation"]}
     assert queued == []
 
 
@@ -175,16 +204,16 @@ def test_a_tag_change_facetag_does_not_act_on_is_answered_without_queueing(clien
     body = encode({"notification_type": "resource_tags_changed",
                    "resources": [{"asset_id": "a1", "public_id": "p1", **change}]})
     response = post(client, body, signed_headers(body))
-    assert response.json_body == {"queued": 0, "events": [
-        {"asset_ids": ["a1"], "outcome": "ignored: no change facetag acts on"}]}
+    assert response.json_body == {"queued": 0, "outcomes": {"ignored": 1},
+                                  "reasons": ["ignored: no change facetag acts on"]}
     assert queued == []
 
 
 def test_an_upload_that_opted_out_is_answered_without_queueing(client, queued):
     body = encode({**UPLOAD, "tags": ["facetag:skip"]})
     response = post(client, body, signed_headers(body))
-    assert response.json_body["events"] == [
-        {"asset_ids": ["0a1b2c"], "outcome": "skipped: tagged facetag:skip"}]
+    assert response.json_body == {"queued": 0, "outcomes": {"skipped": 1},
+                                  "reasons": ["skipped: tagged facetag:skip"]}
     assert queued == []
 
 

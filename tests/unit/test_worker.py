@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 
@@ -266,3 +267,98 @@ def test_one_log_line_per_invocation(world: World, caplog) -> None:
     assert line["rekognition_calls"] == 5
     assert line["cloudinary_calls"] == 4  # read, download, context, tags
     assert isinstance(line["ms"], int)
+
+
+def rejected(library: FakeLibrary, asset_id: str) -> list[str]:
+    return list(json.loads(library.assets[asset_id].context.get("facetag_rejected", "[]")))
+
+
+NAMES = [f"person:Name {i:04d}" + "x" * 240 for i in range(1000)]  # 255 characters each
+
+
+def test_a_split_change_of_one_asset_remembers_every_name(world: World) -> None:
+    tagger, _, library = world
+    asset = photo(world, "p1", "bob")
+    messages = chunked([TagsChanged(asset.ref, (), tuple(NAMES), LIBRARIAN)], "notification:1")
+    assert len(messages) == 2  # in one batch: the asset's group hands them out together
+    result = handle(tagger, *messages)
+    assert result.failed == [] and set(kinds(result.outcomes)) == {"rejected"}
+    assert rejected(library, "p1") == sorted(n.removeprefix("person:") for n in NAMES)
+
+
+def test_pieces_of_one_assets_change_in_one_message_are_written_once(world: World) -> None:
+    tagger, _, library = world
+    asset = photo(world, "p1", "bob")
+    pieces = chunked([TagsChanged(asset.ref, (), tuple(NAMES[:300]), LIBRARIAN)],
+                     "notification:1", budget=20_000)
+    message = WorkMessage(tuple(i for m in pieces for i in m.items), "notification:1")
+    assert len(message.items) > 1 and message.group_id == "p1"
+    result = handle(tagger, message)
+    assert result.failed == [] and set(kinds(result.outcomes)) == {"rejected"}
+    assert rejected(library, "p1") == sorted(n.removeprefix("person:") for n in NAMES[:300])
+    assert library.requests.count("add_context") == 1
+
+
+def test_pieces_of_one_assets_change_in_a_chunk_make_the_union(world: World) -> None:
+    tagger, _, library = world
+    assets = [photo(world, f"p{i}", "bob") for i in range(20)]
+    changes = [TagsChanged(a.ref, (), ("person:Ann",), LIBRARIAN) for a in assets]
+    changes[3:4] = [TagsChanged(assets[3].ref, (), ("person:Ann",), LIBRARIAN),
+                    TagsChanged(assets[3].ref, (), ("person:Zed",), LIBRARIAN)]
+    [chunk] = chunked(changes, "notification:bulk")
+    result = handle(tagger, chunk)
+    assert result.failed == [] and set(kinds(result.outcomes)) == {"rejected"}
+    assert rejected(library, "p3") == ["Ann", "Zed"]
+    assert {i: rejected(library, f"p{i}") for i in range(20) if i != 3} == {
+        i: ["Ann"] for i in range(20) if i != 3}
+
+
+def test_a_chunk_of_a_thousand_changes_reads_100_ids_a_call_and_writes_grouped(
+        world: World) -> None:
+    tagger, _, library = world
+    assets = [photo(world, f"p{i}", "bob") for i in range(1000)]
+    for a in assets[:100]:
+        library.assets[a.asset_id] = replace(a, context={"facetag_rejected": '["Ann"]'})
+    [chunk] = chunked([TagsChanged(a.ref, (), ("person:Zed",), LIBRARIAN) for a in assets],
+                      "notification:bulk")
+    result = handle(tagger, chunk)
+    assert result.failed == [] and kinds(result.outcomes) == ["rejected"] * 1000
+    assert library.requests.count("resources_by_asset_ids") == 10
+    assert library.requests.count("add_context") == 2  # one a resulting value
+    assert rejected(library, "p0") == ["Ann", "Zed"] and rejected(library, "p999") == ["Zed"]
+
+
+class Ticking(FakeTime):
+    """Each look at the clock finds ten seconds gone."""
+
+    def remaining_ms(self) -> float:
+        self.remaining_s -= 10
+        return super().remaining_ms()
+
+
+def test_a_chunk_of_changes_short_of_time_sends_back_the_assets_not_reached(
+        world: World) -> None:
+    tagger, _, _ = world
+    assets = [photo(world, f"t{i}", "jane", tags=("train:Jane Doe",)) for i in range(30)]
+    [chunk] = chunked([TagsChanged(a.ref, ("train:Jane Doe",), (), LIBRARIAN) for a in assets],
+                      "notification:bulk")
+    live = FakeQueue()
+    batch = records(chunk)
+    result = worker(tagger, live, time=Ticking(remaining_s=70), reserve_s=15).handle(batch)
+    # 60 s at the chunk's start, then 50, 40, 30, 20 s for the first four assets: 10 s is low.
+    assert result.failed == [] and kinds(result.outcomes) == ["queued"] * 30
+    follow_ups = [m for m in live.sent if m.origin.startswith("follow-up:")]
+    back = [m for m in live.sent if m.origin == "rest-of:" + batch[0].message_id]
+    assert [m.group_id for m in follow_ups] == [a.asset_id for a in assets[:4]]
+    assert [i.ref.asset_id for m in back for i in m.items] == [a.asset_id for a in assets[4:]]
+
+
+def test_a_chunk_of_changes_without_time_goes_back_unread(world: World) -> None:
+    tagger, _, library = world
+    assets = [photo(world, f"p{i}", "bob") for i in range(20)]
+    changes = [TagsChanged(a.ref, (), ("person:Ann",), LIBRARIAN) for a in assets]
+    queue = FakeQueue()
+    result = worker(tagger, queue, time=FakeTime(remaining_s=10), reserve_s=15).handle(
+        records(*chunked(changes, "notification:bulk")))
+    assert result.outcomes == [] and library.requests == []
+    assert [i for m in queue.sent for i in m.items] == changes

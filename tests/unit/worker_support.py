@@ -11,7 +11,8 @@ from chalicelib.messages import WorkMessage, chunked, encode
 from chalicelib.notifications import Event
 from chalicelib.outcome import Outcome, combined
 from chalicelib.tagging import Tagger
-from chalicelib.worker import BatchResult, Pace, Received, Worker
+from chalicelib.invocation import BatchResult, Pace, Received
+from chalicelib.worker import Worker
 from tests.fakes import FakeQueue
 
 _ids = count()
