@@ -11,10 +11,11 @@ Used by the demo, `make stack` and the end-to-end tests.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +35,8 @@ LIBRARIAN_KEY, LIBRARIAN_SECRET = "librarian-key", "librarian-local-secret"
 STAGE = "local"  # of infra/queues.json: facetag-local-live.fifo, ...
 # Failed messages come back after 1 s, 2 s, 4 s...: the default (30 s) would stall local runs.
 LOCAL_SETTINGS = {"FACETAG_RETRY_DELAY_S": "1"}
-QUIET_S = 0.3  # nothing pending for this long: no echo of the app's own writes is on its way
+IDLE_LOOKS = 2  # looks in a row that find nothing: work that moves twice during one look
+BUSY_POLL_S = 0.05  # between looks while work is pending
 
 
 @contextlib.contextmanager
@@ -101,29 +103,37 @@ class LocalStack:
             "ApproximateNumberOfMessagesDelayed"])["Attributes"]
         return sum(int(n) for n in counts.values())
 
-    def _busy(self, client: Any) -> bool:
+    def _idle(self, client: Any) -> bool:
+        """One look at every place work waits: Cloudinary's pending notifications and the live,
+        backfill and scan queues, read in that order and then back again.
+
+        Work moves by handoffs that never leave a gap: a notification stays pending until the
+        route has queued its message, and a worker writes (queuing echo notifications) and sends
+        its follow-ups before it deletes its own message. Each place is read both before and
+        after every other, so work handed from one place to another while they are read is
+        seen in one of them."""
         if self.workers.process.poll() is not None:
             raise RuntimeError(f"the queue workers exited with code "
                                f"{self.workers.process.returncode} (see workers.log)")
-        if admin(self.cloudinary.url, "notifications/pending")["pending"]:
-            return True
-        return any(self._messages(client, self.queues[q]) for q in WORK_QUEUES.values())
+        queues = [self.queues[q] for q in WORK_QUEUES.values()]
+        places: list[Callable[[], int]] = [
+            lambda: int(admin(self.cloudinary.url, "notifications/pending")["pending"]),
+            *(functools.partial(self._messages, client, q) for q in queues)]
+        return not any(count() for count in [*places, *reversed(places[:-1])])
 
     def wait_for_notifications(self, timeout: float = 60.0) -> None:
         """Until every notification has been delivered and answered and the live, backfill and
-        scan queues hold no message (and all stays so briefly: a handler's writes cause echo
-        notifications, which queue new messages)."""
+        scan queues hold no message (a handler's writes cause echo notifications, which queue
+        new messages), seen in IDLE_LOOKS looks in a row."""
         client = self.sqs_client()
         deadline = time.monotonic() + timeout
-        quiet_since = None
+        idle_looks = 0
         while time.monotonic() < deadline:
-            if not self._busy(client):
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since > QUIET_S:
-                    return
-            else:
-                quiet_since = None
-            time.sleep(0.05)
+            idle_looks = idle_looks + 1 if self._idle(client) else 0
+            if idle_looks == IDLE_LOOKS:
+                return
+            if not idle_looks:
+                time.sleep(BUSY_POLL_S)
         raise TimeoutError("notifications pending or queued work not done")
 
     def dead_letters(self) -> dict[str, int]:

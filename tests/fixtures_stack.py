@@ -19,8 +19,11 @@ import pytest
 from chalicelib.assets import Asset, asset_from_resource
 from emulators.stack import LocalStack, admin, local_stack
 
-# Settings the end-to-end stack runs with, beyond the defaults.
-E2E_SETTINGS = {"FACETAG_EXCLUDE_FOLDERS": "private"}
+# Settings the end-to-end stack runs with, beyond the defaults. The local Rekognition has no
+# quota (unless a test gives it one), so the workers are sized for a quota no pacing reaches:
+# each worker's share is the quota over 1,000 workers (chalicelib/sizing.py), here 1,000 calls a
+# second, where the default 5 would space one worker's calls of an operation 2 s apart.
+E2E_SETTINGS = {"FACETAG_EXCLUDE_FOLDERS": "private", "FACETAG_REKOGNITION_TPS": "1000000"}
 # The local Rekognition reads it: with a delay, searches lag writes (eventual consistency).
 CONSISTENCY_DELAY_ENV = "FACETAG_STANDIN_CONSISTENCY_DELAY_MS"
 

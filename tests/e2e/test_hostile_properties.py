@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cloudinary
@@ -199,16 +200,17 @@ class Stand:
                  for f in listed["Faces"]}
         return Snapshot(assets, faces)
 
-    def worker_lines(self) -> list[dict[str, Any]]:
+    @property
+    def workers_log(self) -> Path:
         assert self.stack.log_dir is not None
-        return log_records(self.stack.log_dir / "workers.log")
+        return self.stack.log_dir / "workers.log"
 
     def check(self, case: Case) -> None:
         """The properties, for one case: its answer, then the work it queued, once done."""
         for edit in case.edits:
             self.apply(edit)
         before = self.snapshot()
-        handled = len(self.worker_lines())
+        handled = self.workers_log.stat().st_size  # this case's lines start here
         status, answer = self.post(case)
         self.stack.wait_for_notifications()
         after = self.snapshot()
@@ -217,7 +219,7 @@ class Stand:
         # Settled by the route (skipped, ignored, deferred), or by a worker (the rest).
         kinds = [k for k, n in answer.get("outcomes", {}).items() if k != "queued"
                  for _ in range(n)]
-        work = self.worker_lines()[handled:]
+        work = log_records(self.workers_log, handled)
         for line in work:
             if line.get("logger") == "facetag.worker" and line["message"] == "batch handled":
                 kinds.extend(Counter(line["outcomes"]).elements())
