@@ -9,13 +9,14 @@ import cloudinary
 import cloudinary.uploader
 
 from emulators.stack import APP_SECRET, local_stack
+from tests.fixtures_stack import E2E_SETTINGS
 
 
 def test_the_app_log_of_real_flows_shows_no_secret(tmp_path: Path) -> None:
     from tests.photos import photos, side_by_side
 
     p = photos()
-    with local_stack(log_dir=tmp_path) as stack:
+    with local_stack(settings=E2E_SETTINGS, log_dir=tmp_path) as stack:
         env = stack.env()
         previous = cloudinary.config().__dict__.copy()
         cloudinary.config(cloud_name=env["CLOUDINARY_CLOUD_NAME"],
