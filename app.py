@@ -19,7 +19,6 @@ app = Chalice(app_name="facetag", configure_logs=False)
 logs.configure(logging.INFO)
 
 
-
 def _setting(name: str) -> str:
     """A setting's variable as `chalice deploy`/`package` sees it, or the setting's default
     (settings are built, and checked, on first use in the handlers, not here)."""
