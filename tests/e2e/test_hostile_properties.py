@@ -286,12 +286,13 @@ def stand(stack: LocalStack) -> Iterator[Stand]:
             admin(url, "reset", method="POST")
 
 
-def run(stand: Stand, cases: Callable[[Pools], st.SearchStrategy[Case]]) -> Counter[str]:
-    """The properties over EXAMPLES cases; the outcomes they had, by kind."""
+def run(stand: Stand, cases: Callable[[Pools], st.SearchStrategy[Case]],
+        examples: int = EXAMPLES) -> Counter[str]:
+    """The properties over `examples` cases; the outcomes they had, by kind."""
     stand.outcomes.clear()
     strategy = cases(stand.pools)
 
-    @PROPERTY
+    @settings(PROPERTY, max_examples=examples)
     @given(case=strategy)
     def every_case(case: Case) -> None:
         stand.check(case)
@@ -306,7 +307,8 @@ def test_hostile_uploads_never_fail_and_change_no_other_asset(stand: Stand) -> N
 
 
 def test_hostile_tag_changes_never_fail_and_change_no_other_asset(stand: Stand) -> None:
-    outcomes = run(stand, tag_changes)
+    # Untraining needs a case that removes the label an asset trains: fewer cases miss it.
+    outcomes = run(stand, tag_changes, max(EXAMPLES, 110))
     assert {"rejected", "untrained", "changed", "ignored"} <= set(outcomes)
 
 
