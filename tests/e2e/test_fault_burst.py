@@ -13,7 +13,7 @@ five receives at most). Once the queues are drained the faults stop and one reco
 - no asset shows a partial write (a marker without its result);
 - no message was given up on: every dead-letter queue is empty.
 
-The seeds come from `FACETAG_BURST_SEEDS` (comma-separated; one random seed when unset), one
+The seeds come from `FACETAG_BURST_SEEDS` (comma-separated; seed 101 when unset), one
 run each, printed with the counts: `make test-burst` runs three.
 """
 
@@ -43,8 +43,10 @@ pytestmark = pytest.mark.burst
 
 OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 BURST_SIZE = int(os.environ.get("FACETAG_BURST_SIZE", "200"))
+# One fixed seed by default, so that `make test` is the same run each time: a failure is not
+# a matter of the draw. Other seeds through the variable (`make test-burst` runs three).
 SEEDS = [int(s) for s in os.environ.get("FACETAG_BURST_SEEDS", "").split(",") if s.strip()] or [
-    random.randrange(1_000_000)]
+    101]
 UPLOAD_WORKERS = 8
 
 
