@@ -18,7 +18,7 @@ from tests.servers import RunningServer, running
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[RunningServer]:
-    with running(["-m", "moto.server"]) as server:
+    with running(["-m", "emulators.aws_server"]) as server:
         yield server
 
 
