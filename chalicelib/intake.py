@@ -21,9 +21,16 @@ from dataclasses import replace
 
 from .decide import decide
 from .forgetting import deletion_deferred
-from .messages import AssetItem, Process
+from .messages import AssetItem, Process, WorkMessage
 from .names import TAG_MAX
-from .notifications import AssetsDeleted, AssetUploaded, ContextChanged, Event, TagsChanged
+from .notifications import (
+    AssetsDeleted,
+    AssetUploaded,
+    ContextChanged,
+    Event,
+    TagsChanged,
+    read,
+)
 from .outcome import Outcome, OutcomeKind
 from .settings import Settings
 
@@ -51,6 +58,18 @@ def work_of(event: Event, settings: Settings) -> AssetItem | Outcome:
     if isinstance(event, AssetsDeleted):
         return deletion_deferred(event.refs)
     return Outcome(OutcomeKind.IGNORED, event.reason)
+
+
+def forwarded_work(message: WorkMessage, settings: Settings
+                   ) -> tuple[WorkMessage | None, list[Outcome]]:
+    """A bulk edit the route forwarded whole, read as the route reads a small one: the message
+    of its changes facetag acts on (None if none), and the outcomes of its other events."""
+    if message.forwarded is None:
+        raise ValueError("not a forwarded notification")
+    work = [work_of(event, settings) for event in read(message.forwarded.body).events]
+    items = tuple(w for w in work if not isinstance(w, Outcome))
+    return (WorkMessage(items, message.origin, bulk=True) if items else None,
+            [w for w in work if isinstance(w, Outcome)])
 
 
 def _facetag_tags(event: TagsChanged, s: Settings) -> TagsChanged:

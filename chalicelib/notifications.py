@@ -11,7 +11,8 @@ the shapes differ between notification types and sources):
   or `public_id`, or one that is not an image, becomes `Ignored` instead of failing the body.
 
 Only a body that is not a JSON object with a string `notification_type` is refused
-(`MalformedNotification`), so the route can answer 400.
+(`MalformedNotification`), so the route can answer 400. `load` checks just that, and says how
+many assets a change names, without reading them (the route forwards a bulk change whole).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from chalicelib.assets import Asset, AssetRef, asset_from_resource, text, texts
 
 UPLOAD_TYPES = ("upload", "restore_asset_version")
 DELETE_TYPES = ("delete", "delete_by_token")
+CHANGE_TYPES = ("resource_tags_changed", "resource_context_changed")
 
 
 class MalformedNotification(ValueError):
@@ -85,6 +87,25 @@ class Notification:
     events: tuple[Event, ...]
 
 
+@dataclass(frozen=True)
+class Body:
+    """A notification's JSON, checked at its top level only."""
+
+    notification_type: str
+    data: Json
+
+    @property
+    def resource_entries(self) -> list[object]:
+        """A change's resource entries, unread (a list, or an object's values)."""
+        resources = self.data.get("resources")
+        return list(resources.values()) if isinstance(resources, dict) else (
+            resources if isinstance(resources, list) else [])
+
+    def read(self) -> Notification:
+        return Notification(self.notification_type,
+                            tuple(_events(self.notification_type, self.data)))
+
+
 def parse(raw_body: bytes) -> list[Event]:
     """Every event in one notification body; MalformedNotification if it is not one."""
     return list(read(raw_body).events)
@@ -92,11 +113,10 @@ def parse(raw_body: bytes) -> list[Event]:
 
 def read(raw_body: bytes) -> Notification:
     """The notification's type and events (the type is what the webhook logs)."""
-    kind, body = _load(raw_body)
-    return Notification(kind, tuple(_events(kind, body)))
+    return load(raw_body).read()
 
 
-def _load(raw_body: bytes) -> tuple[str, Json]:
+def load(raw_body: bytes) -> Body:
     try:
         body = json.loads(raw_body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -106,7 +126,7 @@ def _load(raw_body: bytes) -> tuple[str, Json]:
     kind = body.get("notification_type")
     if not isinstance(kind, str) or not kind:
         raise MalformedNotification("the body has no notification_type")
-    return kind, body
+    return Body(kind, body)
 
 
 def _events(kind: str, body: Json) -> list[Event]:

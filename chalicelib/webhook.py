@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import messages, metrics, notifications, signature
+from chalicelib.assets import text
 from chalicelib.intake import work_of
 from chalicelib.messages import AssetItem, WorkMessage
 from chalicelib.notifications import AssetsDeleted, AssetUploaded, Event, Ignored
@@ -75,15 +76,16 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
 
     def answer(status: int, body: dict[str, Any], outcome: str, kind: str | None = None,
                named: Sequence[str] = (), failure: bool = False, queued: int = 0,
-               **fields: Any) -> Answer:
-        sample = _sample(named)
+               assets: int | None = None, **fields: Any) -> Answer:
+        """`named`: the assets' ids (or the first of them, `assets` giving their number)."""
+        sample, assets = _sample(named), len(named) if assets is None else assets
         level = logging.ERROR if status >= 500 else logging.INFO
         log.log(level, "notification %s", outcome, exc_info=failure,
-                extra={"notification_type": kind, "assets": len(named), "asset_ids": sample,
+                extra={"notification_type": kind, "assets": assets, "asset_ids": sample,
                        "outcome": outcome, "status": status,
                        "queued": queued, "ms": round((now() - started) * 1000), **fields})
         metrics.emit({"Notifications": 1, "Failures": int(failure), "Queued": queued},
-                     assets=len(named), asset_ids=sample)
+                     assets=assets, asset_ids=sample)
         return Answer(status, body)
 
     def misconfigured(err: ConfigError) -> Answer:
@@ -119,39 +121,58 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
                       reason="mismatch")
 
     try:
-        notification = notifications.read(raw_body)
+        body = notifications.load(raw_body)
     except notifications.MalformedNotification as err:
         return answer(400, {"error": str(err)}, "rejected", reason=str(err))
+    kind = body.notification_type
+    origin = "notification:" + hashlib.sha256(raw_body).hexdigest()[:32]
 
-    kind = notification.notification_type
+    def sent(batch: Sequence[WorkMessage], named: Sequence[str], assets: int,
+             failed: Iterable[str]) -> Answer | None:
+        """None once SQS took every message; else the 503 that makes Cloudinary retry."""
+        try:
+            enqueue(batch)
+        except Exception:  # noqa: BLE001 - any failure is answered so that Cloudinary retries
+            return answer(503, {"error": "queueing failed; retry later"}, "failed", kind,
+                          named, failure=True, assets=assets, failed_asset_ids=_sample(failed))
+        return None
+
+    entries = body.resource_entries
+    if kind in notifications.CHANGE_TYPES and len(entries) > messages.FEW:
+        whole = messages.forwarded(raw_body, origin)
+        if whole is not None:  # the workers read its events: no per-asset work here
+            first, n = _entry_ids(entries), len(entries)
+            outcomes = {"forwarded": n}
+            return sent([whole], first, n, first) or answer(
+                200, {"queued": n, "outcomes": outcomes}, "forwarded", kind, first,
+                assets=n, queued=n, outcomes=outcomes)
+
+    notification = body.read()
     named = [i for event in notification.events for i in _asset_ids(event)]
     work = [work_of(event, current) for event in notification.events]
     items: list[AssetItem] = [w for w in work if not isinstance(w, Outcome)]
     queued = len({item.ref.asset_id for item in items})
-    try:
-        if items:
-            origin = "notification:" + hashlib.sha256(raw_body).hexdigest()[:32]
-            enqueue(messages.chunked(items, origin, sticky=(current.skip_tag,)))
-    except Exception:  # noqa: BLE001 - any failure is answered so that Cloudinary retries
-        return answer(503, {"error": "queueing failed; retry later"}, "failed", kind,
-                      named, failure=True,
-                      failed_asset_ids=_sample(item.ref.asset_id for item in items))
+    if items:
+        failed = sent(messages.chunked(items, origin, sticky=(current.skip_tag,)), named,
+                      len(named), (item.ref.asset_id for item in items))
+        if failed is not None:
+            return failed
 
     if all(isinstance(event, Ignored) for event in notification.events):
         why = "; ".join(_sample(e.reason for e in notification.events
                                 if isinstance(e, Ignored))) or "no assets in the notification"
         return answer(200, {"ignored": why}, "ignored", kind, named, reason=why)
-    outcomes = Counter("ignored" if isinstance(event, Ignored) else
-                       str(w.kind) if isinstance(w, Outcome) else "queued"
-                       for event, w in zip(notification.events, work, strict=True))
+    counted = Counter("ignored" if isinstance(event, Ignored) else
+                      str(w.kind) if isinstance(w, Outcome) else "queued"
+                      for event, w in zip(notification.events, work, strict=True))
     reasons = _sample(event.reason if isinstance(event, Ignored) else str(w)
                       for event, w in zip(notification.events, work, strict=True)
                       if isinstance(event, Ignored) or isinstance(w, Outcome))
-    body: dict[str, Any] = {"queued": queued, "outcomes": dict(outcomes)}
+    answered: dict[str, Any] = {"queued": queued, "outcomes": dict(counted)}
     if reasons:
-        body["reasons"] = reasons
-    return answer(200, body, "queued" if items else "answered", kind, named, queued=queued,
-                  outcomes=dict(outcomes), reasons=reasons)
+        answered["reasons"] = reasons
+    return answer(200, answered, "queued" if items else "answered", kind, named,
+                  queued=queued, outcomes=dict(counted), reasons=reasons)
 
 
 def _sample(values: Iterable[str]) -> list[str]:
@@ -162,6 +183,12 @@ def _sample(values: Iterable[str]) -> list[str]:
             break
         found.setdefault(value)
     return list(found)
+
+
+def _entry_ids(entries: Sequence[object]) -> list[str]:
+    """The asset ids of the first entries that have one (a sample for the log)."""
+    found = (text(e.get("asset_id")) for e in entries[:SAMPLE] if isinstance(e, dict))
+    return [i for i in found if i]
 
 
 def _asset_ids(event: Event) -> tuple[str, ...]:

@@ -4,29 +4,27 @@ A message names assets and what happened to them (messages.py); the worker reads
 of its batch in one `assets_by_ids` (100 ids per Admin call) and acts on that state only:
 - a message about one asset does its face work inline (its FIFO group is the asset, so no
   other message about it runs meanwhile);
-- a chunk of tag or context changes (a bulk edit, up to about a thousand assets in one
-  message) reads its assets at its turn (100 ids per Admin call), writes its rejections
-  together and its untraining asset by asset, and sends each asset that needs training or
-  recognition as a message of its own to the live queue (a follow-up), where it runs alone in
-  its asset's group;
+- a chunk of tag or context changes (a bulk edit, or a notification the route forwarded whole,
+  read here as the route reads a small one: intake.py) reads its assets at its turn, writes
+  its rejections together and its untraining asset by asset, and sends each asset that needs
+  training or recognition to the live queue as a message of its own in its asset's group;
 - a chunk of `Process` items (backfill, reconciliation) is processed inline, asset by asset,
   and a `Recluster` (`facetag unnamed --rebuild`) face by face (rebuild.py).
 An asset is processed once per batch, however many messages name it.
 
 Time: a worker takes no further asset (or face), nor a chunk's per-asset work, nor a chunk at
 all, when less than `reserve_s` is left, and sends what it did not reach back as new messages
-(same items, another origin: SQS would drop a copy with the same deduplication id), answering
-the old ones as done; a chunk's rejections, written before, are then found remembered. A
-backfill worker also waits, in short steps, while the live queue has messages waiting: live
-uploads go first.
+(same items, another origin: SQS drops a copy with the same deduplication id), answering the
+old ones as done; a chunk's rejections, written before, are then found remembered. A backfill
+worker waits, in short steps, while the live queue has messages waiting: live uploads first.
 
-Failures: a malformed body is logged and dropped (no retry can help it). A transient failure
-(anything but an `AssetProblem`, which the flows write on the asset as `facetag:error`) fails
-its message: it goes into `batchItemFailures` and comes back after `retry_delay_s · 2^(receives
-- 1)` (capped by the queue at its visibility timeout); later messages of the same group in the
-batch are handed back with it, to keep the group's order. In a chunk, the asset that failed is
-sent as a message of its own instead, so one bad asset does not repeat a hundred, unless the
-failure is in the chunk's shared read or write, which fails the whole chunk.
+Failures: a malformed body is logged and dropped. A transient failure (anything but an
+`AssetProblem`, which the flows write on the asset as `facetag:error`) fails its message: it
+goes into `batchItemFailures` and comes back after `retry_delay_s · 2^(receives - 1)` (capped
+by the queue at its visibility timeout); later messages of the same group in the batch are
+handed back with it, to keep the group's order. In a chunk, the asset that failed is sent as a
+message of its own instead (one bad asset does not repeat a hundred), unless the failure is in
+the chunk's shared read or write, which fails the whole chunk.
 """
 
 from __future__ import annotations
@@ -42,6 +40,7 @@ from . import metrics
 from .assets import Asset
 from .corrections import Change, unguarded
 from .decide import decide
+from .intake import forwarded_work
 from .invocation import BatchResult, Pace, Received
 from .messages import AssetItem, BadMessage, Process, WorkMessage, chunked, decode, reclusters
 from .notifications import ContextChanged, TagsChanged
@@ -63,6 +62,15 @@ class Worker:
         self.live = live
         self.pace = pace
         self.clock = clock
+
+    def retry_later(self, record: Received) -> None:
+        """A failed message back after `retry_delay_s · 2^(receives - 1)`."""
+        delay = self.pace.retry_delay_s * 2 ** max(0, record.receives - 1)
+        try:
+            self.queue.retry_later(record.receipt_handle, delay)
+        except Exception:  # it comes back after the visibility timeout instead
+            log.warning("retry delay not set", exc_info=True,
+                        extra={"message_id": record.message_id})
 
     def handle(self, records: Sequence[Received]) -> BatchResult:
         started = self.clock()
@@ -126,17 +134,22 @@ class _Batch:
 
     def _decode(self, record: Received) -> WorkMessage | None:
         try:
-            return decode(record.body)
+            message = decode(record.body)
         except BadMessage as err:
             log.error("malformed message dropped", extra={"message_id": record.message_id,
                                                           "reason": str(err)})
             self.result.dropped += 1
             return None
+        if message.forwarded is None:
+            return message
+        found, settled = forwarded_work(message, self.w.tagger.settings)
+        self.result.outcomes += [(record.message_id, outcome) for outcome in settled]
+        return found
 
     def _read_assets(self, messages: Sequence[WorkMessage]) -> None:
         """The batch's assets, but for bulk edits' chunks: those are read at their turn."""
         self.asset_count = len({i for m in messages for i in m.asset_ids})
-        self._read_current([m for m in messages if not _bulk_edit(m)])
+        self._read_current([m for m in messages if not m.bulk_edit])
 
     def _read_current(self, messages: Sequence[WorkMessage]) -> None:
         corrections = self.w.tagger.corrections
@@ -149,12 +162,7 @@ class _Batch:
     def _fail(self, record: Received, message: WorkMessage) -> None:
         self.result.failed.append(record.message_id)
         self.failed_groups.add(message.group_id)
-        delay = self.w.pace.retry_delay_s * 2 ** max(0, record.receives - 1)
-        try:
-            self.w.queue.retry_later(record.receipt_handle, delay)
-        except Exception:  # it comes back after the visibility timeout instead
-            log.warning("retry delay not set", exc_info=True,
-                        extra={"message_id": record.message_id})
+        self.w.retry_later(record)
 
     def _time_low(self) -> bool:
         return self.w.pace.remaining_ms() / 1000 < self.w.pace.reserve_s
@@ -167,7 +175,7 @@ class _Batch:
         return not self._time_low()
 
     def _message(self, record: Received, message: WorkMessage) -> None:
-        if len(message.asset_ids) == 1:
+        if len(message.asset_ids) == 1 and not message.bulk:
             if not self._may_take_asset():
                 self._send_back(record, message.asset_items)
                 return
@@ -175,7 +183,7 @@ class _Batch:
                 for outcome in self._items(run):
                     self._outcome(record, outcome)
             return
-        if _bulk_edit(message):
+        if message.bulk_edit:
             if self._time_low():
                 self._send_back(record, message.asset_items)
                 return
@@ -285,12 +293,6 @@ class _Batch:
 
     def _outcome(self, record: Received, outcome: Outcome) -> None:
         self.result.outcomes.append((record.message_id, outcome))
-
-
-def _bulk_edit(message: WorkMessage) -> bool:
-    """A chunk of tag or context changes: it reads its own assets, at its turn."""
-    return len(message.asset_ids) > 1 and any(not isinstance(i, Process)
-                                              for i in message.asset_items)
 
 
 def _runs(items: Sequence[AssetItem]) -> list[list[AssetItem]]:

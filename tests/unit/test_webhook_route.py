@@ -4,6 +4,7 @@ exactly the messages it queues (it reads no asset and calls no service but SQS).
 import hashlib
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import app as app_module
 from chalicelib import runtime
 from chalicelib.assets import AssetRef
 from chalicelib.logs import JsonFormatter
-from chalicelib.messages import MESSAGE_BYTES, Process
+from chalicelib.intake import forwarded_work
+from chalicelib.messages import MESSAGE_BYTES, Forwarded, Process, decode
 from chalicelib.notifications import Actor, ContextChanged, TagsChanged
 from chalicelib.queues import QueueUnavailable
 from chalicelib.settings import ENV_NAMES, ConfigError, Settings
@@ -142,18 +144,33 @@ def test_a_context_change_of_the_training_key_is_queued(client, queued):
                                             Actor())]
 
 
-def test_a_bulk_edit_of_a_thousand_assets_is_queued_in_one_message_answered_in_brief(
+def test_a_bulk_edit_of_a_thousand_assets_is_forwarded_whole_in_one_message_answered_in_brief(
         client, queued):
     body = encode({"notification_type": "resource_tags_changed", "resources": [
         {"asset_id": f"a{i}", "public_id": f"p{i}", "removed": ["person:Jo", "holiday"]}
         for i in range(1000)]})
     response = post(client, body, signed_headers(body))
     assert response.status_code == 200
-    assert response.json_body == {"queued": 1000, "outcomes": {"queued": 1000}}
+    assert response.json_body == {"queued": 1000, "outcomes": {"forwarded": 1000}}
     [message] = queued
-    assert [i.ref.asset_id for i in message.items] == [f"a{i}" for i in range(1000)]
-    assert {i.removed for i in message.items} == {("person:Jo",)}  # only what facetag acts on
+    assert message.forwarded == Forwarded(body) and len(message.encoded) < len(body) / 5
     assert message.group_id.startswith("chunk-") and message.origin == origin(body)
+    read, settled = forwarded_work(decode(message.encoded), Settings())
+    assert read is not None and settled == [] and read.bulk_edit
+    assert [i.ref.asset_id for i in read.items] == [f"a{i}" for i in range(1000)]
+    assert {i.removed for i in read.items} == {("person:Jo",)}  # only what facetag acts on
+
+
+def test_a_bulk_edit_too_large_to_forward_even_compressed_is_queued_as_its_items(
+        client, queued):
+    names = [f"person:{os.urandom(100).hex()}" for _ in range(2000)]  # barely compressible
+    body = encode({"notification_type": "resource_tags_changed", "resources": [
+        {"asset_id": f"a{i}", "public_id": f"p{i}", "removed": [name, "holiday"]}
+        for i, name in enumerate(names)]})
+    response = post(client, body, signed_headers(body))
+    assert response.json_body == {"queued": 2000, "outcomes": {"queued": 2000}}
+    assert len(queued) > 1 and all(len(m.encoded) <= MESSAGE_BYTES for m in queued)
+    assert [t for i in items(queued) for t in i.removed] == names
 
 
 def test_a_hostile_change_of_a_thousand_long_names_is_queued_within_sqs_limits(client, queued):
@@ -180,7 +197,7 @@ def test_a_bulk_edits_log_line_names_its_first_assets_and_their_count(client, qu
     [line] = [json.loads(JsonFormatter().format(r)) for r in caplog.records
               if r.name == "facetag.webhook"]
     assert line["asset_ids"] == [f"a{i}" for i in range(10)] and line["assets"] == 1000
-    assert line["queued"] == 1000 and line["outcomes"] == {"queued": 1000}
+    assert line["queued"] == 1000 and line["outcomes"] == {"forwarded": 1000}
     [metrics] = [r for r in caplog.records if r.name == "facetag.metrics"]
     assert metrics.asset_ids == line["asset_ids"] and metrics.assets == 1000
 
