@@ -26,17 +26,27 @@ fits (the faces held and those recorded as joined) and leaves the rest unassigne
 tagged. The ids are derived from the founding faces (unnamed.py), so workers founding the same
 person at once fill the same user; a founder another worker put in another unnamed person
 meanwhile merges the two.
+
+Another worker may name, merge or delete an unnamed person between the search that found it
+and the call that uses it. What the calls made anyway say is acted on (no call more when
+nothing raced): an AssociateFaces to a user gone (a merge's source first gets its faces
+back), a founder a named person took meanwhile (the new person is deleted: its faces are that
+person's neighbours, not a stranger's), a face read as an unnamed person's that its search no
+longer finds there (read again: a named person's now). Each raises `Moved`; the caller places
+the face again from a new search (recognition.py) or later (rebuild.py). A join recorded
+without a call has nothing to tell it: its tag may name a person named in the same moment
+(docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import state, unnamed
 from .assets import Asset
-from .face_errors import LimitReached
+from .face_errors import LimitReached, UserMissing
 from .face_values import FaceMatch, StoredFace, UserMatch
 from .settings import Settings
 from .stores import AssetLibrary, FaceStore
@@ -48,6 +58,15 @@ log = logging.getLogger("facetag.clusters")
 # The face was already compared (SearchUsers or SearchFaces at the match threshold).
 NO_SIMILARITY_CHECK = 0.0
 ELSEWHERE = "ASSOCIATED_TO_A_DIFFERENT_USER"
+
+
+class Moved(Exception):
+    """An unnamed person a placement used was named, merged or deleted by another worker
+    since it was found; nothing of the placement is left half done."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"the unnamed person {user_id} changed meanwhile")
+        self.user_id = user_id
 
 
 @dataclass(frozen=True)
@@ -99,7 +118,13 @@ class Clusters:
         return self.settings.cluster_min_faces > 0
 
     def place(self, face: StoredFace, matches: Sequence[UserMatch]) -> Placed | None:
-        """The unnamed person an unknown face belongs to now, if any."""
+        """The unnamed person an unknown face belongs to now, if any; `matches`: its
+        SearchUsers."""
+        if unnamed.is_unnamed(face.user_id) and face.user_id not in {m.user_id for m in matches}:
+            # Merged or named since it was read (or not searchable there yet): read it again.
+            face = next(iter(self.faces.faces([face.face_id])), replace(face, user_id=None))
+            if face.user_id and not unnamed.is_unnamed(face.user_id):
+                raise Moved(face.user_id)  # a named person's now: the search finds them
         if not self.enabled or face.user_id:
             return Placed(face.user_id, True) if unnamed.is_unnamed(face.user_id) else None
         s = self.settings
@@ -124,7 +149,10 @@ class Clusters:
         photos just read, not read again to tag them."""
         if isinstance(decision, Join):
             self._merge_into(decision)
-            self._associate(decision.target, [face.face_id])
+            try:
+                self._associate(decision.target, [face.face_id])
+            except UserMissing:
+                raise Moved(decision.target) from None
             return decision.target
         if isinstance(decision, Found):
             return self._found(face, decision.founders, read or {})
@@ -135,10 +163,18 @@ class Clusters:
         face_ids = [face.face_id, *(f.face_id for f in founders)]
         user_id = unnamed.founded_by(face_ids)
         self.faces.ensure_user(user_id)
-        outcome = self.faces.associate(user_id, face_ids, NO_SIMILARITY_CHECK)
+        try:
+            outcome = self.faces.associate(user_id, face_ids, NO_SIMILARITY_CHECK)
+        except UserMissing:  # another worker founded it too, and it was named or merged since
+            raise Moved(user_id) from None
         taken = [f for f, reasons, _ in outcome.refused if ELSEWHERE in reasons]
-        others = sorted({f.user_id for f in (self.faces.faces(taken) if taken else [])
-                         if unnamed.is_unnamed(f.user_id) and f.user_id != user_id})
+        owners = {f.user_id for f in (self.faces.faces(taken) if taken else []) if f.user_id}
+        if any(not unnamed.is_unnamed(u) for u in owners):
+            # A named person took a founder meanwhile (trained or absorbed it): these faces
+            # are that person's neighbours, which found no one.
+            self.faces.delete_user(user_id)
+            raise Moved(user_id)
+        others = sorted(u for u in owners if u != user_id)
         if others:  # another worker put some of these faces in an unnamed person meanwhile
             target = min(others[0], user_id)
             for source in {user_id, *others} - {target}:
@@ -157,12 +193,19 @@ class Clusters:
         """`source`'s faces (held, and recorded as joined on the photos carrying its tag) and
         tags become `target`'s; returns the faces moved."""
         held = [f.face_id for f in self.faces.user_faces(source)]
+        if not held:
+            return 0  # named or merged by another worker meanwhile, which moves its tags
         holders = self.tags.holders(source) if self.settings.unnamed_tags else []
-        if held:
-            self.faces.disassociate(source, held)
+        self.faces.disassociate(source, held)
         self.faces.delete_user(source)
         face_ids = [*held, *self.joins.recorded(source, holders)]
-        moved = self._associate(target, face_ids) if face_ids else 0
+        try:
+            moved = self._associate(target, face_ids)
+        except UserMissing:  # the target went meanwhile: the source stays as it was
+            self.faces.ensure_user(source)
+            if not self.faces.associate(source, held, NO_SIMILARITY_CHECK).associated:
+                self.faces.delete_user(source)  # taken meanwhile by whoever took the target
+            raise Moved(target) from None
         s = self.settings
         new_tag = unnamed.tag(target, s) if s.unnamed_tags else None
         self.tags.replace(holders, source, new_tag,

@@ -31,6 +31,16 @@ class CollectionMissing(FacesError):
         self.collection_id = collection_id
 
 
+class UserMissing(FacesError):
+    """A user facetag named in a call does not exist: another worker deleted it (named or
+    merged an unnamed person) since this one saw it. Rekognition's code for it is the missing
+    collection's too; a caller that goes on finds a missing collection with its next call."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"the user {user_id!r} does not exist")
+        self.user_id = user_id
+
+
 class Throttled(FacesError):
     """Rekognition asked to slow down, and botocore's own retries did not get through."""
 

@@ -20,7 +20,7 @@ from botocore.exceptions import NoRegionError
 
 from .calls import CallCounter
 from .face_consistency import PATIENT_SEARCH, SearchRetry
-from .face_errors import CollectionMissing, translated, translating
+from .face_errors import CollectionMissing, UserMissing, translated, translating
 from .face_values import (
     Association,
     BoundingBox,
@@ -235,14 +235,18 @@ class FaceIndex:
             self._client.delete_user(CollectionId=self.collection_id, UserId=user_id)
 
     def associate(self, user_id: str, face_ids: Sequence[str], threshold: float) -> Association:
+        """The faces join the user (UserMissing when it does not exist)."""
         associated: list[str] = []
         refused: list[tuple[str, tuple[str, ...], float]] = []
         for i in range(0, len(face_ids), ASSOCIATE_BATCH):
-            with translating(self.collection_id):
-                r = self._client.associate_faces(
-                    CollectionId=self.collection_id, UserId=user_id,
-                    FaceIds=list(face_ids[i:i + ASSOCIATE_BATCH]), UserMatchThreshold=threshold,
-                )
+            try:
+                with translating(self.collection_id):
+                    r = self._client.associate_faces(
+                        CollectionId=self.collection_id, UserId=user_id,
+                        FaceIds=list(face_ids[i:i + ASSOCIATE_BATCH]),
+                        UserMatchThreshold=threshold)
+            except CollectionMissing:
+                raise UserMissing(user_id) from None
             associated.extend(a["FaceId"] for a in r.get("AssociatedFaces", []))
             refused.extend(
                 (u.get("FaceId", ""), tuple(u.get("Reasons", [])), float(u.get("Confidence", 0.0)))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from . import unnamed
-from .clusters import Clusters, Found, Join, placement
+from .clusters import Clusters, Found, Join, Moved, placement
 from .face_values import FaceMatch, StoredFace
 from .outcome import Outcome, OutcomeKind
 from .recognition import person_of
@@ -37,7 +37,8 @@ class Rebuilt:
     merged: int = 0
     tagged: int = 0  # photos given an unnamed tag
     new_people: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)  # face ids not reached for lack of time
+    # Face ids not reached for lack of time, or whose unnamed person changed meanwhile.
+    left: list[str] = field(default_factory=list)
 
     def outcome(self) -> Outcome:
         return Outcome(OutcomeKind.CLUSTERED, f"{self.faces} faces searched: {self.founded} "
@@ -90,7 +91,7 @@ class Rebuild:
                 tag.setdefault(face.user_id, set()).add(face.asset_id)
                 continue
             if not may_go_on():
-                done.left = [f.face_id for f in faces[n:] if f.face_id not in placed]
+                done.left += [f.face_id for f in faces[n:] if f.face_id not in placed]
                 break
             done.faces += 1
             near = self.clusters.joins.resolve(self.faces.search_faces(face.face_id,
@@ -100,7 +101,11 @@ class Rebuild:
                 continue  # a named person's face
             decision = placement(face, [n for n in seen if n.similarity >= s.match_threshold],
                                  s.cluster_min_faces)
-            user_id = self._apply(face, decision, dry_run, done)
+            try:
+                user_id = self._apply(face, decision, dry_run, done)
+            except Moved:  # named or merged by another worker meanwhile: sent back, again
+                done.left.append(face.face_id)
+                continue
             if user_id is None:
                 continue
             members: Sequence[FaceMatch | StoredFace] = (
@@ -120,13 +125,14 @@ class Rebuild:
         if decision is None:
             return None
         if isinstance(decision, Join):
+            target = decision.target if dry_run else self.clusters.apply(face, decision)
             done.joined += 1
             done.merged += len(decision.merged)
-            return decision.target if dry_run else self.clusters.apply(face, decision)
-        done.founded += 1
+            return target
         if dry_run:
             user_id = unnamed.founded_by([face.face_id, *(f.face_id for f in decision.founders)])
         else:
             user_id = self.clusters.apply(face, decision) or ""
+        done.founded += 1
         done.new_people.append(user_id)
         return user_id

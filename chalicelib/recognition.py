@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from . import metrics, state
 from .asset_faces import AssetFaces
 from .assets import Asset
-from .clusters import Clusters
-from .face_values import UserMatch
+from .clusters import Clusters, Moved, Placed
+from .face_values import StoredFace, UserMatch
 from .names import PersonName
 from .outcome import Outcome, OutcomeKind
 from .settings import Settings
@@ -18,6 +18,10 @@ from .state import StateWriter
 from .stores import FaceStore
 
 log = logging.getLogger("facetag.recognition")
+
+# Searches of one face whose unnamed person keeps changing under it: two races in a row are
+# already rare; past them the face is left unknown rather than the message failed.
+PLACING_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,23 @@ class Recogniser:
         self.writer = writer
         self.clusters = Clusters(settings, faces, asset_faces.library)
 
+    def _match(self, face: StoredFace) -> tuple[list[UserMatch], Placed | None]:
+        """The users the face matches, and the unnamed person it is placed with when none is
+        a named person. An unnamed person named, merged or deleted by another worker while it
+        was being used: the face is searched again (`PLACING_ATTEMPTS` in all), then left
+        unknown, unassigned like any face nobody matched (later faces still find it)."""
+        threshold = self.settings.suggest_threshold
+        for _ in range(PLACING_ATTEMPTS):
+            matches = self.faces.user_matches(face.face_id, threshold)
+            if best_person(matches) is not None:
+                return matches, None
+            try:
+                return matches, self.clusters.place(face, matches)
+            except Moved as moved:
+                log.info("unnamed person changed meanwhile: searching again",
+                         extra={"face_id": face.face_id, "user_id": moved.user_id})
+        return matches, None
+
     def recognise(self, asset: Asset) -> Outcome:
         s = self.settings
         started = time.monotonic()
@@ -64,11 +85,10 @@ class Recogniser:
         unnamed: set[str] = set()
         joined: dict[str, str] = {}  # face id -> the unnamed person it joined, unassociated
         for face in usable:
-            matches = self.faces.user_matches(face.face_id, s.suggest_threshold)
+            matches, placed = self._match(face)
             hit = best_person(matches)
             if hit is None:
                 unknown += 1
-                placed = self.clusters.place(face, matches)
                 if placed:
                     unnamed.add(placed.user_id)
                     if not placed.held:

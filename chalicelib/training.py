@@ -100,7 +100,7 @@ class Trainer:
             tagged += named.assets - (unnamed.tag(user_id, s) in asset.tags)
         return tagged
 
-    def _associate(self, name: PersonName, face: StoredFace) -> None:
+    def _associate(self, name: PersonName, face: StoredFace, attempts: int = 2) -> None:
         user_id = self._user_id_for(name)
         self.faces.ensure_user(user_id)
         try:
@@ -119,7 +119,12 @@ class Trainer:
             if "ASSOCIATED_TO_A_DIFFERENT_USER" in reasons:
                 owner = next((f.user_id for f in self.faces.faces([face.face_id])), None)
                 if unnamed.is_unnamed(owner):  # another worker founded it since the search
-                    self.naming.give_name(owner, name, first=face.face_id)
+                    try:
+                        self.naming.give_name(owner, name, first=face.face_id)
+                    except UnknownUnnamed:  # and named or merged it since: where is it now?
+                        if attempts <= 1:
+                            raise
+                        self._associate(name, face, attempts - 1)
                     return
                 raise AssetProblem("this face already trains another person")
             raise AssetProblem(f"Rekognition refused the face ({', '.join(reasons)})")

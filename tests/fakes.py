@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from chalicelib.assets import Asset, AssetRef
 from chalicelib.calls import CallCounter
-from chalicelib.face_errors import CollectionMissing, FacesError, LimitReached
+from chalicelib.face_errors import CollectionMissing, FacesError, LimitReached, UserMissing
 from chalicelib.face_values import (
     Association,
     BoundingBox,
@@ -166,6 +166,8 @@ class FakeFaces:
 
     def associate(self, user_id: str, face_ids: Sequence[str], threshold: float) -> Association:
         self._call("AssociateFaces")
+        if user_id not in self.users_:
+            raise UserMissing(user_id)
         if len(self.users_[user_id]) >= MAX_FACES_PER_USER:
             raise LimitReached(f"The user id: {user_id} already has 100 faces")
         done: list[str] = []
