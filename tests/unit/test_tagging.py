@@ -3,40 +3,29 @@ people, rejections, idempotency and call counts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from chalicelib.assets import AssetRef
 from chalicelib.names import PersonName
 from chalicelib.notifications import Actor, AssetUploaded, TagsChanged
 from chalicelib.settings import Settings
-from chalicelib.tagging import Outcome, Tagger
-from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from chalicelib.tagging import Outcome
+from tests.fakes import FaceSpec, FakeLibrary
+from tests.unit.worker_support import deliver
+from tests.unit.world_support import LIBRARIAN, Upload, World, make_world, uploader
 
 JANE = PersonName.parse("Jane Doe")
-LIBRARIAN, FACETAG = Actor("api", "librarian-key"), Actor("api", "facetag-key")
-World = tuple[Tagger, FakeFaces, FakeLibrary]
-Upload = Callable[..., Outcome]
+FACETAG = Actor("api", "facetag-key")
 
 
 @pytest.fixture
 def world() -> World:
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library
-
+    return make_world()
 
 
 @pytest.fixture
 def upload(world: World) -> Upload:
-    tagger, faces, library = world
-
-    def go(asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = ()) -> Outcome:
-        faces.photos[asset_id] = specs
-        asset = library.add(asset_id, f"photos/{asset_id}", tags)
-        return deliver(tagger, AssetUploaded(asset, LIBRARIAN))
-    return go
+    return uploader(world)
 
 
 def people(library: FakeLibrary, asset_id: str, prefix: str = "person:") -> set[str]:
