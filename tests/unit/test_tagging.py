@@ -75,7 +75,8 @@ def test_recognition_costs_one_index_and_one_search_per_face_and_one_more_per_un
     assert library.requests == ["resources_by_asset_ids", "download", "add_context", "add_tag"]
 
 
-def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World, upload: Upload) -> None:
+def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World,
+                                                                  upload: Upload) -> None:
     tagger, faces, library = world
     upload("p1", [FaceSpec("bob")])
     before = (library.assets["p1"], len(faces.stored), len(faces.requests), len(library.requests))
@@ -101,7 +102,8 @@ def test_a_hidden_person_is_not_tagged(world: World, upload: Upload) -> None:
     assert people(library, "p1") == set()
 
 
-def test_retroactive_tagging_writes_suggestions_and_names_in_batches(world: World, upload: Upload) -> None:
+def test_retroactive_tagging_writes_suggestions_and_names_in_batches(
+        world: World, upload: Upload) -> None:
     _, faces, library = world
     faces.similarity[("jane", "jane-blurred")] = 85.0
     for i in range(5):
@@ -142,7 +144,8 @@ def test_a_suggestion_replaced_by_the_name_is_a_confirmation(world: World, uploa
     assert "facetag_rejected" not in library.assets["p1"].context
 
 
-def test_removals_made_with_facetags_own_key_are_not_rejections(world: World, upload: Upload) -> None:
+def test_removals_made_with_facetags_own_key_are_not_rejections(world: World,
+                                                                 upload: Upload) -> None:
     tagger, _, library = world
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
     upload("p1", [FaceSpec("jane")])

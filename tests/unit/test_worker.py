@@ -229,7 +229,7 @@ def test_a_chunks_shared_read_failing_fails_the_whole_chunk(world: World) -> Non
 
 
 def test_a_backfill_worker_waits_while_live_work_is_queued(world: World) -> None:
-    tagger, faces, _ = world
+    tagger, _, _ = world
     live, backfill = FakeQueue(waiting=3), FakeQueue(name="facetag-backfill.fifo")
     time = FakeTime(remaining_s=300)
     chunk = records(process(photo(world, "p1", "bob"), photo(world, "p2", "bob")))
