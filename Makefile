@@ -39,12 +39,14 @@ test-properties: $(STAMP)
 test-burst: $(STAMP)
 	FACETAG_BURST_SEEDS=$${FACETAG_BURST_SEEDS:-101,202,303} $(PY) -m pytest tests/e2e/test_fault_burst.py -q -s -k burst_under
 
-# Lint and type-check (strict) what ships to Lambda and the operator's command package.
-# Both always run, so one pass shows every error; either one failing fails the target.
+# Type-check (strict) what ships to Lambda and the operator's command package; lint that and
+# the code around it: the tests, the scripts and the local stand-ins. Both always run, so one
+# pass shows every error; either one failing fails the target.
 CHECKED := app.py chalicelib $(wildcard facetag_cli)
+LINTED := $(CHECKED) tests scripts emulators
 
 check: $(STAMP)
-	$(PY) -m ruff check $(CHECKED); lint=$$?; $(PY) -m mypy $(CHECKED) && exit $$lint
+	$(PY) -m ruff check $(LINTED); lint=$$?; $(PY) -m mypy $(CHECKED) && exit $$lint
 
 stack: $(STAMP)
 	$(PY) -m scripts.stack

@@ -18,6 +18,7 @@ from .assets import Asset
 from .decide import left_alone
 from .library import quoted
 from .library_errors import WriteRefused
+from .library_search import every_asset
 from .settings import Settings
 from .stores import AssetLibrary
 
@@ -48,14 +49,7 @@ class UnnamedTags:
     def holders(self, user_id: str) -> list[Asset]:
         """Every asset carrying the unnamed person's tag."""
         expression = f'tags="{quoted(unnamed.tag(user_id, self.settings))}"'
-        found: list[Asset] = []
-        cursor = None
-        while True:
-            page = self.library.search(expression, cursor)
-            found.extend(page.assets)
-            cursor = page.next_cursor
-            if not cursor:
-                return found
+        return list(every_asset(self.library, expression))
 
     def replace(self, holders: Sequence[Asset], user_id: str, new_tag: str | None,
                 refuses: Callable[[Asset], bool]) -> int:

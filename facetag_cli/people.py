@@ -18,6 +18,7 @@ from chalicelib.assets import Asset
 from chalicelib.face_errors import CollectionMissing
 from chalicelib.face_values import StoredFace
 from chalicelib.library import quoted
+from chalicelib.library_search import every_asset
 from chalicelib.names import PersonName
 from chalicelib.recognition import person_of
 from chalicelib.tagging import Tagger
@@ -108,16 +109,8 @@ class People:
         terms = [f'tags="{quoted(t)}"' for t in tags]
         terms.append(f'context.{s.train_context_key}="{quoted(name.display)}"')
         expression = f"resource_type:image AND ({' OR '.join(terms)})"
-        found: list[Asset] = []
-        cursor = None
-        while True:
-            page = self.library.search(expression, cursor)
-            found.extend(page.assets)
-            cursor = page.next_cursor
-            if not cursor:
-                break
         # Search tokenises context values: keep exact holders only.
-        return [a for a in found
+        return [a for a in every_asset(self.library, expression)
                 if set(a.tags) & set(tags) or a.context.get(s.train_context_key) == name.display]
 
     def _tags(self, name: PersonName) -> list[str]:

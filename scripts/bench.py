@@ -27,10 +27,8 @@ import math
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import cloudinary.api
@@ -40,7 +38,7 @@ from chalicelib.faces import FaceIndex, make_client
 from chalicelib.library import MediaLibrary
 from chalicelib.reconcile import reconcile
 from chalicelib.tagging import Tagger
-from emulators.stack import APP_KEY, APP_SECRET, QUIET_S, local_stack
+from emulators.stack import APP_KEY, APP_SECRET, QUIET_S
 from scripts import bench_clusters
 from scripts.bench_bulk import bulk_removal
 from scripts.bench_report import markdown, violations
@@ -50,7 +48,7 @@ from scripts.bench_support import (
     OUT,
     ROOT,
     Bench,
-    app_environment,
+    bench_on_stack,
     delta,
     machine,
     record,
@@ -219,9 +217,7 @@ def server_benches() -> dict[str, Any]:
 def main() -> None:
     started = time.monotonic()
     results: dict[str, Any] = {"machine": machine()}
-    logs = Path(tempfile.mkdtemp(prefix="facetag-bench-"))
-    with local_stack(log_dir=logs) as stack, app_environment(stack), stack.sdk():
-        bench = Bench(stack)
+    with bench_on_stack("all") as bench:
         results["webhook_latency"] = webhook_latency(bench)
         results["sqs_send_ms"] = sqs_send_ms(bench)
         results["throughput"] = throughput(bench)
@@ -238,7 +234,7 @@ def main() -> None:
         print(f"\n{name}:\n  " + "\n  ".join(lines))
     print("\n" + markdown(json.loads(OUT.read_text())))
     print(f"\n{OUT.relative_to(ROOT)} written; {results['seconds']} s in all; "
-          f"the stack's logs are in {logs}")
+          f"the stack's logs are in {bench.stack.log_dir}")
     broken = violations(results)
     if broken:
         print("\nbounds not met:\n  " + "\n  ".join(broken))

@@ -22,14 +22,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from emulators.stack import LocalStack, admin, local_stack
-from scripts.bench_support import Bench, app_environment, machine, record, step, upload_notification
+from emulators.stack import LocalStack, admin
+from scripts.bench_support import Bench, bench_on_stack, machine, record, step, upload_notification
 from tests.e2e.test_fault_burst import compose
 from tests.photos import faceless
 
@@ -135,15 +134,11 @@ def main() -> None:
     parser.add_argument("--tps", type=float, default=20.0)
     parser.add_argument("--live-every", type=float, default=10.0)
     args = parser.parse_args()
-    os.environ["FACETAG_STANDIN_REKOGNITION_TPS"] = f"{args.tps:g}"  # the stand-in reads it
-    logs = Path(tempfile.mkdtemp(prefix="facetag-bench-backfill-"))
-    settings = {"FACETAG_REKOGNITION_TPS": f"{args.tps:g}"}
-    with local_stack(settings=settings, log_dir=logs) as stack, app_environment(stack), \
-            stack.sdk():
-        figures = backfill(Bench(stack), args.assets, args.tps, args.live_every)
+    with bench_on_stack("backfill", rekognition_tps=args.tps) as bench:
+        figures = backfill(bench, args.assets, args.tps, args.live_every)
     record({"backfill": figures, "backfill_machine": machine()})
     print(json.dumps(figures, indent=2))
-    print(f"stack logs: {logs}")
+    print(f"stack logs: {bench.stack.log_dir}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ import cloudinary.api
 import cloudinary.uploader
 
 from chalicelib.assets import asset_from_resource
-from emulators.stack import admin, local_stack
-from scripts.bench_support import Bench, app_environment, record, step
+from emulators.stack import admin
+from scripts.bench_support import Bench, bench_on_stack, record, step
 from tests.photos import faceless
 
 NAME = "Zed"
@@ -76,9 +75,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--assets", type=int, default=600)
     args = parser.parse_args()
-    logs = Path(tempfile.mkdtemp(prefix="facetag-bench-bulk-"))
-    with local_stack(log_dir=logs) as stack, app_environment(stack), stack.sdk():
-        figures = bulk_removal(Bench(stack), args.assets)
+    with bench_on_stack("bulk") as bench:
+        figures = bulk_removal(bench, args.assets)
     record({"bulk_removal": figures})
     print(json.dumps(figures, indent=2))
 

@@ -15,18 +15,14 @@ the assets a second. At 5 TPS, N=1000 takes about ten minutes.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from emulators.stack import local_stack
 from scripts.bench_support import (
     Bench,
-    app_environment,
+    bench_on_stack,
     delta,
     latency,
     machine,
@@ -138,17 +134,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--tps", type=float, default=5.0)
     args = parser.parse_args()
-    os.environ["FACETAG_STANDIN_REKOGNITION_TPS"] = f"{args.tps:g}"  # the stand-in reads it
-    logs = Path(tempfile.mkdtemp(prefix="facetag-bench-burst-"))
-    settings = {"FACETAG_REKOGNITION_TPS": f"{args.tps:g}"}
-    with local_stack(settings=settings, log_dir=logs) as stack, app_environment(stack), \
-            stack.sdk():
-        figures = burst(Bench(stack), args.n, args.tps)
+    with bench_on_stack("burst", rekognition_tps=args.tps) as bench:
+        figures = burst(bench, args.n, args.tps)
     record({"burst": figures, "burst_machine": machine()})
     shown = {k: v for k, v in figures.items() if k != "timeline"}
     for key, value in shown.items():
         print(f"{key}: {value}")
-    print(f"stack logs: {logs}")
+    print(f"stack logs: {bench.stack.log_dir}")
     if figures["busiest_ratio"] < ACCEPTED_RATIO or figures["tagged_exactly"] != args.n \
             or figures["dead_letters"]:
         raise SystemExit("burst: acceptance not met")

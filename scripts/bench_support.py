@@ -13,6 +13,7 @@ import os
 import platform
 import random
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -27,7 +28,7 @@ import cloudinary.uploader
 from PIL import Image, ImageDraw, ImageOps
 
 from emulators.cloudinary.signing import sign_notification
-from emulators.stack import APP_SECRET, LIBRARIAN_KEY, LocalStack, admin
+from emulators.stack import APP_SECRET, LIBRARIAN_KEY, LocalStack, admin, local_stack
 from tests.photos import jpeg_bytes, photos
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,3 +202,19 @@ def app_environment(stack: LocalStack) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def bench_on_stack(name: str, rekognition_tps: float | None = None) -> Iterator[Bench]:
+    """A Bench on a local stack started for the block, this process's environment and the SDK
+    pointed at it; the stack's logs go to a new temporary folder `facetag-bench-<name>-…`, kept
+    afterwards (`bench.stack.log_dir`). With `rekognition_tps`, the Rekognition stand-in answers
+    that many calls a second and throttles past it, and the app paces itself to the same rate."""
+    settings = {}
+    if rekognition_tps is not None:
+        os.environ["FACETAG_STANDIN_REKOGNITION_TPS"] = f"{rekognition_tps:g}"  # the stand-in's
+        settings["FACETAG_REKOGNITION_TPS"] = f"{rekognition_tps:g}"
+    logs = Path(tempfile.mkdtemp(prefix=f"facetag-bench-{name}-"))
+    with local_stack(settings=settings, log_dir=logs) as stack, app_environment(stack), \
+            stack.sdk():
+        yield Bench(stack)

@@ -33,10 +33,8 @@ QUEUES_TEMPLATE = Path("infra") / "queues.json"
 OPERATOR_POLICY = Path("docs") / "operator-policy.json"
 CHALICE_DEFAULT_TIMEOUT_S = 60
 # Actions IAM grants only on `"Resource": "*"` (they name no resource): ListEventSourceMappings
-# for `facetag setup batch-failures`, GetMetricStatistics for `facetag queue`'s oldest age,
-# ListCollections should facetag ever call it.
-STAR_ONLY = {"cloudwatch:GetMetricStatistics", "lambda:ListEventSourceMappings",
-             "rekognition:ListCollections"}
+# for `facetag setup batch-failures`, GetMetricStatistics for `facetag queue`'s oldest age.
+STAR_ONLY = {"cloudwatch:GetMetricStatistics", "lambda:ListEventSourceMappings"}
 # What the route may do on SQS: find the live queue and send to it.
 ROUTE_SQS = {"sqs:GetQueueUrl", "sqs:SendMessage"}
 PARTIAL_BATCH = ["ReportBatchItemFailures"]

@@ -174,7 +174,8 @@ class NotificationInbox:
 
     def of_type(self, notification_type: str) -> list[ReceivedNotification]:
         with self._cond:
-            return [r for r in self.received if r.json().get("notification_type") == notification_type]
+            return [r for r in self.received
+                    if r.json().get("notification_type") == notification_type]
 
     def close(self) -> None:
         self._server.shutdown()

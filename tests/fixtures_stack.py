@@ -110,7 +110,8 @@ class Librarian:
 
     def faces(self) -> list[dict[str, Any]]:
         try:
-            return list(self.rekognition.list_faces(CollectionId="facetag", MaxResults=4096)["Faces"])
+            listed = self.rekognition.list_faces(CollectionId="facetag", MaxResults=4096)
+            return list(listed["Faces"])
         except self.rekognition.exceptions.ResourceNotFoundException:
             return []
 

@@ -40,7 +40,8 @@ def _fetch_sdist(target: Path) -> None:
         data = (Path(tmp) / SDIST_NAME).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != SDIST_SHA256:
-        raise RuntimeError(f"{SDIST_NAME}: SHA-256 {digest} does not match the pinned {SDIST_SHA256}")
+        raise RuntimeError(
+            f"{SDIST_NAME}: SHA-256 {digest} does not match the pinned {SDIST_SHA256}")
     target.write_bytes(data)
 
 
@@ -90,7 +91,7 @@ def photos() -> dict[str, Photo]:
     }
 
 
-def jpeg_bytes(image: "object", quality: int = 90) -> bytes:
+def jpeg_bytes(image: object, quality: int = 90) -> bytes:
     """Encode a Pillow image as JPEG bytes."""
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=quality)  # type: ignore[attr-defined]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from emulators.processes import PROJECT_DIR, RunningServer, free_port, running
 
-__all__ = ["PROJECT_DIR", "RunningServer", "free_port", "running", "serving"]
+__all__ = ["PROJECT_DIR", "Listener", "RunningServer", "free_port", "running", "serving"]
 
 Server = TypeVar("Server", bound=socketserver.BaseServer)
 
@@ -27,3 +28,35 @@ def serving(server: Server) -> Iterator[Server]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class Listener(http.server.ThreadingHTTPServer):
+    """Where a hostile URL points (a metadata service an uploader would like facetag to reach):
+    records every request it gets, there must be none, and gives each the same answer."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes = b"") -> None:
+        self.requests: list[str] = []
+        self.answer = (status, {**headers, "Content-Length": str(len(body))}, body)
+        super().__init__(("127.0.0.1", 0), _ListenerHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ListenerHandler(http.server.BaseHTTPRequestHandler):
+    server: Listener
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.requestline)
+        status, headers, body = self.server.answer
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_HEAD = do_POST = do_GET
+
+    def log_message(self, *args: Any) -> None:
+        pass

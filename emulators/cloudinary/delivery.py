@@ -158,7 +158,8 @@ def _resize(img: Image.Image, step: Transformation) -> Image.Image:
     if crop == "crop" and (step.x is not None or step.y is not None):
         return _region(img, step.x or 0, step.y or 0, w or src_w, h or src_h)
     if crop in ("fill", "lfill", "thumb", "crop", "pad"):
-        target = (w or round(src_w * (h or src_h) / src_h), h or round(src_h * (w or src_w) / src_w))
+        target = (w or round(src_w * (h or src_h) / src_h),
+                  h or round(src_h * (w or src_w) / src_w))
         if crop == "lfill" and target[0] >= src_w and target[1] >= src_h:
             return img
         return ImageOps.fit(img, target, Image.Resampling.LANCZOS)
@@ -208,7 +209,9 @@ class Renderer:
             out_format = step.format or out_format
             quality = step.quality or quality
         if not request.steps and not request.extension:
-            return original, _CONTENT_TYPES.get(_FORMATS.get(original_format, ""), "application/octet-stream")
+            content_type = _CONTENT_TYPES.get(_FORMATS.get(original_format, ""),
+                                              "application/octet-stream")
+            return original, content_type
         try:
             with Image.open(io.BytesIO(original)) as opened:
                 if opened.width * opened.height > MAX_PIXELS:

@@ -1,8 +1,8 @@
 """What Cloudinary notifies for each change made through the API, and to which URLs.
 
-Shapes as real handlers and Cloudinary's own samples read them: `upload` and `rename` carry one asset at the top
-level, `delete` and `resource_tags_changed` a list, `resource_context_changed` a map keyed by
-public_id. Sending (queue, delays, retries, signatures) is the Notifier's job.
+Shapes as real handlers and Cloudinary's own samples read them: `upload` and `rename` carry one
+asset at the top level, `delete` and `resource_tags_changed` a list, `resource_context_changed` a
+map keyed by public_id. Sending (queue, delays, retries, signatures) is the Notifier's job.
 """
 
 from __future__ import annotations

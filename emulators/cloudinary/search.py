@@ -52,7 +52,8 @@ def normalise_sort(sort_by: Iterable[Any] | None) -> list[tuple[str, str]]:
     result: list[tuple[str, str]] = []
     for item in sort_by or []:
         if not isinstance(item, dict) or len(item) != 1:
-            raise BadRequest("sort_by takes a list of one-key objects like {\"created_at\": \"desc\"}")
+            raise BadRequest(
+                "sort_by takes a list of one-key objects like {\"created_at\": \"desc\"}")
         (name, direction), = item.items()
         direction = str(direction).lower()
         if name not in _SORTABLE or direction not in ("asc", "desc"):
@@ -76,7 +77,9 @@ def run(assets: list[Asset], expression: str, *, sort_by: Iterable[Any] | None =
     query_hash = hashlib.sha1(json.dumps([expression, order]).encode()).hexdigest()[:16]
 
     def key(values: list[Any]) -> tuple[Any, ...]:
-        return tuple(v if d == "asc" else _Desc(v) for v, (_, d) in zip(values, order + [("", "asc")]))
+        # Not strict: a cursor's values come from the client, whatever their number.
+        return tuple(v if d == "asc" else _Desc(v)
+                     for v, (_, d) in zip(values, [*order, ("", "asc")], strict=False))
 
     def raw_key(asset: Asset) -> list[Any]:
         # asset_id last: a total order, so a cursor always resumes at the same place.

@@ -204,7 +204,7 @@ class FaceEngine:
         with self._detector() as detector:
             rects, scores, _ = detector.run(pixels, 0, 0.0)
         found = []
-        for rect, score in zip(rects, scores):
+        for rect, score in zip(rects, scores, strict=True):
             original = dlib.rectangle(round(rect.left() / scale), round(rect.top() / scale),
                                       round(rect.right() / scale), round(rect.bottom() / scale))
             found.append((original, float(score)))

@@ -125,7 +125,7 @@ class RekognitionBackend:
                    for face in collection.faces.values() if face.image_id == image_id}
         searchable_from = self._store.searchable_at()
         records = []
-        for item, descriptor in zip(candidates, descriptors):
+        for item, descriptor in zip(candidates, descriptors, strict=True):
             box = item.detail["BoundingBox"]
             stored = earlier.get(json.dumps(box, sort_keys=True))
             if stored is None:  # the same image again stores no duplicate face
@@ -188,7 +188,7 @@ class RekognitionBackend:
             return []
         found = distances(query, np.stack([face.descriptor for face in faces]))
         bar = SEARCH_THRESHOLD_DEFAULT if threshold is None else threshold
-        scored = [(similarity(float(d)), face) for d, face in zip(found, faces)]
+        scored = [(similarity(float(d)), face) for d, face in zip(found, faces, strict=True)]
         scored = [(score, face) for score, face in scored if score >= bar]
         scored.sort(key=lambda pair: pair[0], reverse=True)
         return [{"Similarity": score, "Face": face.to_wire()}

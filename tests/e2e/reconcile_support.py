@@ -35,7 +35,8 @@ def noise(seed: int, size: tuple[int, int] = (160, 120)) -> bytes:
     from PIL import Image
 
     rng = random.Random(seed)
-    image = Image.frombytes("RGB", size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3)))
+    pixels = bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3))
+    image = Image.frombytes("RGB", size, pixels)
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=70)
     return buf.getvalue()

@@ -15,7 +15,6 @@ from emulators.stack import admin
 from tests.fixtures_stack import Librarian, eventually_consistent, photo_path
 from tests.photos import side_by_side
 
-
 OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 
 

@@ -72,7 +72,8 @@ def run_story(librarian: Librarian) -> dict[str, Any]:
         asset = asset_from_resource(cloudinary.api.resource(u.public_id))
         context = dict(asset.context)
         context.pop("facetag_asset_version", None)
-        context["facetag_face_ids"] = str(len([f for f in context.get("facetag_face_ids", "").split(",") if f]))
+        face_ids = context.get("facetag_face_ids", "").split(",")
+        context["facetag_face_ids"] = str(len([f for f in face_ids if f]))
         if "facetag_unnamed_joined" in context:  # face ids: new ones every run
             context["facetag_unnamed_joined"] = "recorded"
         assets[u.public_id] = (sorted(asset.tags), context)

@@ -12,7 +12,6 @@ import pytest
 
 from emulators.processes import PROJECT_DIR
 
-
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]

@@ -20,7 +20,6 @@ import pytest
 
 from emulators.processes import PROJECT_DIR
 
-
 LOCAL_SERVER_LINE = re.compile(
     r'^(Serving on http://\S+|\S+ - - \[[^\]]+\] "[A-Z]+ \S+ HTTP/1\.[01]" \d{3} \S+'
     r'|polling( \w+,?)+)$')

@@ -59,7 +59,7 @@ class Composed:
     people: frozenset[str]
 
 
-# A square around each face (face side × 2, face centred), in the pinned photos' pixels.
+# A square around each face (twice the face side, face centred), in the pinned photos' pixels.
 FACE_CROPS = {"obama2": (8, 144, 622, 758), "obama3": (525, 179, 1045, 699),
               "biden": (273, 107, 871, 705)}
 
@@ -71,7 +71,7 @@ def _portrait(name: str, flip: bool, cell: int) -> Image.Image:
 
 
 def compose(*portraits: tuple[str, bool]) -> bytes:
-    """Up to four portraits on a 2×2 grid of 240 px cells (long edge ≤ 480 px)."""
+    """Up to four portraits on a 2x2 grid of 240 px cells (long edge ≤ 480 px)."""
     cell = 240
     columns = 1 if len(portraits) == 1 else 2
     rows = (len(portraits) + 1) // 2
@@ -145,7 +145,8 @@ def test_burst_under_faults_ends_with_every_asset_right(
     plan = {f"burst/{i:04d}": rng.randrange(len(photos)) for i in range(BURST_SIZE)}
     with ThreadPoolExecutor(UPLOAD_WORKERS) as pool:
         ids = dict(zip(plan, pool.map(
-            lambda pid: upload_with_retries(librarian, photos[plan[pid]].data, pid), plan)))
+            lambda pid: upload_with_retries(librarian, photos[plan[pid]].data, pid), plan),
+            strict=True))
     librarian.wait(timeout=600)
     drained = time.monotonic()
     faults(stack, seed, on=False)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-
 from tests.fixtures_rekognition import small_faces_group
 from tests.fixtures_stack import Librarian, photo_path
 from tests.photos import faceless, side_by_side
-
 
 OBAMA, BIDEN = "Barack Obama", "Joe Biden"
 

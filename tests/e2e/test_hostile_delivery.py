@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import http.server
 import re
 import time
 from collections.abc import Iterator
@@ -25,42 +24,16 @@ from chalicelib.assets import Asset, asset_from_resource
 from emulators.stack import admin
 from tests.e2e.reconcile_support import drop_notifications, facetag
 from tests.fixtures_stack import Librarian, photo_path
-from tests.servers import serving
+from tests.servers import Listener, serving
 
 CANARY = "AKIAIOSFODNN7CANARY"
 URL_SIGNATURE = re.compile(r"s--[A-Za-z0-9_-]{8,32}--")
 
 
-class Listener(http.server.ThreadingHTTPServer):
-    """Something an uploader would like facetag to reach (a metadata service): records every
-    request and answers 400 with a secret in `X-Cld-Error`, as a leak would show it."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        super().__init__(("127.0.0.1", 0), ListenerHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class ListenerHandler(http.server.BaseHTTPRequestHandler):
-    server: Listener
-
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)
-        self.send_response(400)
-        self.send_header("X-Cld-Error", CANARY)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    with serving(Listener()) as server:
+    """Answers 400 with a secret in `X-Cld-Error`, as a leak would show it."""
+    with serving(Listener(400, {"X-Cld-Error": CANARY})) as server:
         yield server
 
 
@@ -95,7 +68,7 @@ def test_a_public_id_that_is_a_url_is_never_fetched_by_the_webhook(
     public_id = f"{listener.url}/latest/meta-data/iam/security-credentials/"
     uploaded = librarian.upload(face(), public_id)
     librarian.wait()
-    assert listener.paths == []
+    assert listener.requests == []
     assert_refused_url(by_id(uploaded.asset_id))
     assert librarian.cloudinary_stats()["notifications"]["failed"] == 0
 
@@ -106,7 +79,7 @@ def test_a_public_id_that_is_a_url_is_never_fetched_by_reconciliation(
     uploaded = librarian.upload(face(), f"{listener.url}/latest/user-data")
     result = facetag(librarian.stack, "reconcile")
     assert result.returncode == 0, result.stderr
-    assert listener.paths == []
+    assert listener.requests == []
     assert_refused_url(by_id(uploaded.asset_id))
 
 

@@ -24,7 +24,6 @@ from PIL import Image, ImageOps
 
 from tests.fixtures_stack import Librarian, photo_path
 
-
 OBAMA = "Barack Obama"
 
 
@@ -54,7 +53,7 @@ def png(width: int, height: int, bit_depth: int, colour_type: int, rows: list[by
 
 
 def png_bomb(side: int) -> bytes:
-    """A 1-bit black square of side×side pixels: ~side²/8000 bytes on disk."""
+    """A 1-bit black square of side x side pixels: ~side²/8000 bytes on disk."""
     row = b"\x00" * ((side + 7) // 8)
     return png(side, side, 1, 0, [row] * side)
 
@@ -133,7 +132,7 @@ def test_bytes_that_are_no_image_at_all_are_refused_by_the_upload(
 
 def test_decompression_bombs_never_reach_the_face_engine(librarian: Librarian) -> None:
     before = librarian.rekognition_calls()
-    # 30000×30000 is refused by the upload itself; 10000×10000 is accepted but cannot be
+    # 30000 x 30000 is refused by the upload itself; 10000 x 10000 is accepted but cannot be
     # rendered, which Cloudinary answers with 400 on delivery.
     with pytest.raises(cloudinary.exceptions.Error, match="too large"):
         librarian.upload(png_bomb(30_000), "hostile/bomb-huge")

@@ -28,7 +28,6 @@ the next. Examples are derandomized, so a run is reproducible.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import json
 import os
@@ -70,7 +69,7 @@ from tests.e2e.hostile_bodies import (
 )
 from tests.e2e.reconcile_support import noise
 from tests.fixtures_stack import log_records, photo_path
-from tests.servers import serving
+from tests.servers import Listener, serving
 
 MARKER = Settings().marker_tag
 # A bad body answers 400; a correctly signed one is never refused at the signature.
@@ -84,36 +83,6 @@ PROPERTY = settings(max_examples=EXAMPLES, derandomize=True, database=None, dead
                     phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.large_base_example])
-
-
-class Listener(http.server.ThreadingHTTPServer):
-    """Where the hostile URLs point: records every request it gets (there must be none)."""
-
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        super().__init__(("127.0.0.1", 0), ListenerHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class ListenerHandler(http.server.BaseHTTPRequestHandler):
-    server: Listener
-
-    def do_GET(self) -> None:
-        self.server.requests.append(self.requestline)
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        image = noise(0)
-        self.send_header("Content-Length", str(len(image)))
-        self.end_headers()
-        self.wfile.write(image)
-
-    do_HEAD = do_POST = do_GET
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -273,7 +242,8 @@ def stand(stack: LocalStack) -> Iterator[Stand]:
     # Two Search calls a case: well past the default hourly Admin quota.
     admin(stack.cloudinary.url, "rate_limit", {"limit": 1_000_000})
     try:
-        with serving(Listener()) as listener, stack.sdk():
+        answering = Listener(200, {"Content-Type": "image/jpeg"}, noise(0))
+        with serving(answering) as listener, stack.sdk():
             assets = seed(stack, listener)
             by_id = {a.public_id: a for a in assets}
             assert "facetag:trained" in by_id["people/obama-a"].tags

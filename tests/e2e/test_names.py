@@ -9,7 +9,6 @@ from chalicelib.names import PersonName
 from tests.fixtures_stack import Librarian, photo_path
 
 
-
 def read(name: str) -> bytes:
     return photo_path(name).read_bytes()
 

@@ -20,11 +20,19 @@ import pytest
 from chalicelib import runtime
 from chalicelib.reconcile import Options, Window, reconcile
 from emulators.stack import LocalStack, admin
+from tests.e2e.reconcile_support import (
+    OBAMA,
+    as_app,
+    cloudinary_calls,
+    create_collection,
+    drop_notifications,
+    rekognition_calls,
+    spent,
+    tag_snapshot,
+    upload_batch,
+    upload_faces,
+)
 from tests.fixtures_stack import Librarian
-from tests.e2e.reconcile_support import (OBAMA, as_app, cloudinary_calls,
-                                          create_collection, drop_notifications,
-                                          rekognition_calls, spent, tag_snapshot, upload_batch,
-                                          upload_faces)
 
 
 def marker(stack: LocalStack) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
-
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import boto3
 import pytest
 
 from emulators.processes import PROJECT_DIR, PortInUse, _wait_for_port, free_port, running
-
 
 
 def test_stack_prints_exports_then_ready_and_stops_cleanly() -> None:

@@ -13,8 +13,13 @@ import cloudinary.uploader
 import pytest
 import urllib3
 
-from tests.fixtures_cloudinary import (LIBRARIAN_KEY, LIBRARIAN_SECRET, NotificationInbox,
-                                       SdkHandle, jpeg_bytes)
+from tests.fixtures_cloudinary import (
+    LIBRARIAN_KEY,
+    LIBRARIAN_SECRET,
+    NotificationInbox,
+    SdkHandle,
+    jpeg_bytes,
+)
 
 
 def test_ping_answers_ok_with_rate_limit_headers(cloudinary_sdk: SdkHandle) -> None:

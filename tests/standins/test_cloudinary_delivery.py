@@ -30,10 +30,12 @@ def png_bytes(width: int, height: int, mode: str = "RGBA") -> bytes:
     return buffer.getvalue()
 
 
-def test_sdk_url_points_at_the_server_and_delivers_a_bounded_jpeg(cloudinary_sdk: SdkHandle) -> None:
+def test_sdk_url_points_at_the_server_and_delivers_a_bounded_jpeg(
+        cloudinary_sdk: SdkHandle) -> None:
     uploaded = cloudinary.uploader.upload(jpeg_bytes(3000, 2000), public_id="events/IMG 42")
     url = facetag_url("events/IMG 42", uploaded["version"])
-    assert url.startswith(f"{cloudinary_sdk.base_url}/demo/image/upload/c_limit,f_jpg,h_1920,q_auto,w_1920/v")
+    assert url.startswith(
+        f"{cloudinary_sdk.base_url}/demo/image/upload/c_limit,f_jpg,h_1920,q_auto,w_1920/v")
     response = fetch(url)
     assert response.status == 200
     assert response.headers["Content-Type"] == "image/jpeg"

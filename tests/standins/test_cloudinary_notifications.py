@@ -8,8 +8,14 @@ import cloudinary.uploader
 import cloudinary.utils
 import pytest
 
-from tests.fixtures_cloudinary import (LIBRARIAN_KEY, LIBRARIAN_SECRET, NotificationInbox,
-                                       ReceivedNotification, SdkHandle, jpeg_bytes)
+from tests.fixtures_cloudinary import (
+    LIBRARIAN_KEY,
+    LIBRARIAN_SECRET,
+    NotificationInbox,
+    ReceivedNotification,
+    SdkHandle,
+    jpeg_bytes,
+)
 
 
 def verify(note: ReceivedNotification, algorithm: str = "sha1") -> bool:
@@ -215,7 +221,7 @@ def test_triggers_receive_their_event_type_only(cloudinary_sdk: SdkHandle,
     cloudinary.api.create_trigger(notification_inbox.url, "resource_tags_changed")
     cloudinary.uploader.upload(jpeg_bytes(), public_id="a")
     cloudinary.uploader.add_tag("x", ["a"])
-    (note,) = notification_inbox.wait_for(1)
+    assert len(notification_inbox.wait_for(1)) == 1
     cloudinary_sdk.server.wait_until_notifications_sent()
     assert [n.json()["notification_type"] for n in notification_inbox.received] == [
         "resource_tags_changed"]

@@ -146,7 +146,8 @@ def test_paging_with_next_cursor_visits_1200_assets_once(cloudinary_sdk: SdkHand
 
     def upload(i: int) -> str:
         tags = "batch,facetag:v3" if i % 3 == 0 else "batch"
-        return str(cloudinary.uploader.upload(image, public_id=f"bulk/{i:04d}", tags=tags)["asset_id"])
+        uploaded = cloudinary.uploader.upload(image, public_id=f"bulk/{i:04d}", tags=tags)
+        return str(uploaded["asset_id"])
 
     with ThreadPoolExecutor(8) as pool:
         asset_ids = set(pool.map(upload, range(1200)))
@@ -180,7 +181,10 @@ def test_cursor_from_another_expression_is_rejected(small_library: dict) -> None
 
 
 def test_cursor_survives_a_deletion_between_pages(small_library: dict) -> None:
-    query = lambda: cloudinary.Search().expression("type:upload").sort_by("public_id", "asc").max_results(2)
+    def query() -> cloudinary.Search:
+        search = cloudinary.Search().expression("type:upload")
+        return search.sort_by("public_id", "asc").max_results(2)
+
     first = query().execute()
     assert ids(first) == ["events/one", "events/two"]
     cloudinary.uploader.destroy("events/two")

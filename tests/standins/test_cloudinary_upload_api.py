@@ -18,7 +18,8 @@ import urllib3
 from tests.fixtures_cloudinary import LIBRARIAN_KEY, LIBRARIAN_SECRET, SdkHandle, jpeg_bytes
 
 
-def test_upload_returns_asset_with_id_version_size_tags_and_context(cloudinary_sdk: SdkHandle) -> None:
+def test_upload_returns_asset_with_id_version_size_tags_and_context(
+        cloudinary_sdk: SdkHandle) -> None:
     result = cloudinary.uploader.upload(jpeg_bytes(320, 200), public_id="events/IMG_0042",
                                         tags="train:Jane Doe,draft",
                                         context={"person": "Jane Doe"})
@@ -87,7 +88,8 @@ def test_filename_override_sets_original_filename(cloudinary_sdk: SdkHandle,
     assert cloudinary.api.resource(result["public_id"])["original_filename"] == "overridden"
 
 
-def test_upload_without_public_id_gets_a_random_one_inside_the_folder(cloudinary_sdk: SdkHandle) -> None:
+def test_upload_without_public_id_gets_a_random_one_inside_the_folder(
+        cloudinary_sdk: SdkHandle) -> None:
     result = cloudinary.uploader.upload(jpeg_bytes(), folder="inbox")
     assert re.fullmatch(r"inbox/[a-z0-9]{20}", result["public_id"])
     assert result["asset_folder"] == "inbox"

@@ -91,7 +91,7 @@ def test_each_face_of_a_two_person_photo_is_found_by_search_faces_and_search_use
     assert len(records) == 2
     by_left = sorted(records, key=lambda r: r["Face"]["BoundingBox"]["Left"])
     # The composed photo has Obama on the left and Biden on the right.
-    for record, person in zip(by_left, ["obama", "biden"]):
+    for record, person in zip(by_left, ["obama", "biden"], strict=True):
         face_id = record["Face"]["FaceId"]
         faces = rekognition.search_faces(CollectionId="people", FaceId=face_id,
                                          FaceMatchThreshold=THRESHOLD)["FaceMatches"]

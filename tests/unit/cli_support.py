@@ -17,7 +17,7 @@ from chalicelib.stores import AssetLibrary, MessageQueue, ParameterStore
 from chalicelib.tagging import Outcome, Tagger
 from facetag_cli.cli import cli
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeParameters, FakeQueue
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from tests.unit.worker_support import deliver
 
 LIBRARIAN = Actor("ui", "librarian")
 

@@ -4,7 +4,6 @@ person, 1,000 tags per asset) into a reason on the asset."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -12,35 +11,22 @@ import pytest
 from chalicelib import state
 from chalicelib.face_values import Association
 from chalicelib.names import PersonName
-from chalicelib.notifications import Actor, AssetUploaded
 from chalicelib.settings import Settings
-from chalicelib.tagging import Outcome, Tagger
 from tests.fakes import MAX_FACES_PER_USER, MAX_TAGS_PER_ASSET, FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from tests.unit.world_support import Upload, World, make_world, uploader
 
 JANE, MALLORY = PersonName.parse("Jane Doe"), PersonName.parse("Mallory")
-LIBRARIAN = Actor("api", "librarian-key")
 S = Settings()
-World = tuple[Tagger, FakeFaces, FakeLibrary]
-Upload = Callable[..., Outcome]
 
 
 @pytest.fixture
 def world() -> World:
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(S, faces, library, own_api_key="facetag-key"), faces, library
+    return make_world(S)
 
 
 @pytest.fixture
 def upload(world: World) -> Upload:
-    tagger, faces, library = world
-
-    def go(asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = (),
-           context: dict[str, str] | None = None) -> Outcome:
-        faces.photos[asset_id] = specs
-        asset = library.add(asset_id, f"photos/{asset_id}", tags, context)
-        return deliver(tagger, AssetUploaded(asset, LIBRARIAN))
-    return go
+    return uploader(world)
 
 
 def context(library: FakeLibrary, asset_id: str) -> dict[str, str]:

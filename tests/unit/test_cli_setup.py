@@ -63,7 +63,8 @@ def test_webhook_register_refuses_what_is_not_an_http_url() -> None:
 def test_webhook_list_prints_the_triggers_as_a_table_or_json() -> None:
     wiring = FakeWiring()
     empty = facetag(wiring, "webhook", "list")
-    assert empty.exit_code == 0 and "No triggers: run `facetag webhook register URL`." in empty.stdout
+    assert empty.exit_code == 0
+    assert "No triggers: run `facetag webhook register URL`." in empty.stdout
     wiring.library.triggers.append(Webhook("t-1", "upload", URL))
     assert facetag(wiring, "webhook", "list").stdout.splitlines() == [
         f"upload                     {URL}  (t-1)"]

@@ -3,7 +3,6 @@ enough photos, joined, merged, tagged; small faces, named people and single stra
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -11,37 +10,18 @@ import pytest
 from chalicelib import state, unnamed
 from chalicelib.clusters import Clusters, Found, Join, placement
 from chalicelib.face_values import BoundingBox, FaceMatch, StoredFace
-from chalicelib.notifications import Actor, AssetUploaded, TagsChanged
+from chalicelib.notifications import TagsChanged
 from chalicelib.settings import Settings
-from chalicelib.tagging import Outcome, Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
 from tests.unit.worker_support import deliver
+from tests.unit.world_support import LIBRARIAN, Upload, World, make_world, uploader
 
-LIBRARIAN = Actor("api", "librarian-key")
-World = tuple[Tagger, FakeFaces, FakeLibrary]
-Upload = Callable[..., Outcome]
 BOX = BoundingBox(0.1, 0.1, 0.2, 0.2)
-
-
-def make_world(settings: Settings | None = None) -> World:
-    settings = settings or Settings()
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(settings, faces, library, own_api_key="facetag-key"), faces, library
 
 
 @pytest.fixture
 def world() -> World:
     return make_world()
-
-
-def uploader(world: World) -> Upload:
-    tagger, faces, library = world
-
-    def go(asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = ()) -> Outcome:
-        faces.photos[asset_id] = specs
-        asset = library.add(asset_id, f"photos/{asset_id}", tags)
-        return deliver(tagger, AssetUploaded(asset, LIBRARIAN))
-    return go
 
 
 @pytest.fixture
@@ -63,6 +43,34 @@ def unnamed_tags(library: FakeLibrary, asset_id: str) -> set[str]:
     return {t for t in library.assets[asset_id].tags if t.startswith("unnamed:")}
 
 
+def upload_each(upload: Upload, face: str, *asset_ids: str) -> None:
+    """One photo of `face` on each asset, uploaded in turn."""
+    for asset_id in asset_ids:
+        upload(asset_id, [FaceSpec(face)])
+
+
+def side_faces_joined(world: World, upload: Upload) -> str:
+    """bob founds an unnamed person on a1-a3, bob-side joins it on s1 and s2 by SearchUsers,
+    and bob-back (not uploaded yet) looks like bob-side only; returns the person."""
+    _, faces, _ = world
+    faces.similarity.update({("bob", "bob-side"): 95.0, ("bob-side", "bob-back"): 95.0,
+                             ("bob", "bob-back"): 60.0})
+    upload_each(upload, "bob", "a1", "a2", "a3")
+    upload_each(upload, "bob-side", "s1", "s2")
+    [user_id] = unnamed_users(faces)
+    return user_id
+
+
+def two_halves_of_bob(world: World, upload: Upload, photos: int) -> None:
+    """bob-a and bob-b found an unnamed person each (`photos` photos each); bob, not uploaded
+    yet, looks like both."""
+    _, faces, _ = world
+    faces.similarity.update({("bob-a", "bob"): 95.0, ("bob-b", "bob"): 95.0,
+                             ("bob-a", "bob-b"): 60.0})
+    upload_each(upload, "bob-a", *(f"a{i}" for i in range(1, photos + 1)))
+    upload_each(upload, "bob-b", *(f"b{i}" for i in range(1, photos + 1)))
+
+
 def test_three_faces_of_a_stranger_on_three_photos_make_one_unnamed_person(
         world: World, upload: Upload) -> None:
     _, faces, library = world
@@ -79,8 +87,7 @@ def test_three_faces_of_a_stranger_on_three_photos_make_one_unnamed_person(
 
 def test_the_unnamed_id_comes_from_the_lowest_founding_face(world: World, upload: Upload) -> None:
     _, faces, _ = world
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3")
     [(user_id, members)] = unnamed_users(faces).items()
     assert user_id == unnamed.founded_by(members) == "u:" + min(members).replace("-", "")[:12]
 
@@ -112,8 +119,7 @@ def test_faces_below_the_minimum_size_never_cluster(world: World, upload: Upload
 def test_a_later_face_joins_with_the_search_recognition_already_made(
         world: World, upload: Upload) -> None:
     _, faces, library = world
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3")
     faces.requests.clear()
     upload("a4", [FaceSpec("bob")])
     assert faces.requests == ["IndexFaces", "SearchUsers"]  # no call to join
@@ -127,16 +133,10 @@ def test_a_later_face_joins_with_the_search_recognition_already_made(
 def test_a_face_like_only_joined_faces_joins_their_person_and_founds_no_second(
         world: World, upload: Upload) -> None:
     _, faces, library = world
-    # bob-side looks like bob enough to join by SearchUsers; bob-back looks like bob-side only.
-    faces.similarity.update({("bob", "bob-side"): 95.0, ("bob-side", "bob-back"): 95.0,
-                             ("bob", "bob-back"): 60.0})
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
-    for asset_id in ("s1", "s2"):
-        upload(asset_id, [FaceSpec("bob-side")])
+    user_id = side_faces_joined(world, upload)
     library.requests.clear()
     upload("back", [FaceSpec("bob-back")])  # its neighbours: the two joined faces
-    [user_id] = unnamed_users(faces)
+    assert list(unnamed_users(faces)) == [user_id]
     assert library.requests.count("resources_by_asset_ids") == 2  # the worker's, the joins'
     tag = unnamed.tag(user_id, Settings())
     assert all(unnamed_tags(library, a) == {tag} for a in ("a1", "a2", "a3", "s1", "s2", "back"))
@@ -146,13 +146,7 @@ def test_a_face_like_only_joined_faces_joins_their_person_and_founds_no_second(
 def test_a_face_whose_join_no_longer_stands_founds_nobody(world: World,
                                                           upload: Upload) -> None:
     tagger, faces, library = world
-    faces.similarity.update({("bob", "bob-side"): 95.0, ("bob-side", "bob-back"): 95.0,
-                             ("bob", "bob-back"): 60.0})
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
-    for asset_id in ("s1", "s2"):
-        upload(asset_id, [FaceSpec("bob-side")])
-    [user_id] = unnamed_users(faces)
+    user_id = side_faces_joined(world, upload)
     tag = unnamed.tag(user_id, Settings())
     for asset_id in ("s1", "s2"):  # a librarian says these are not that person
         library.remove_tags([f"photos/{asset_id}"], [tag])
@@ -165,12 +159,7 @@ def test_a_face_whose_join_no_longer_stands_founds_nobody(world: World,
 def test_a_face_linking_two_unnamed_people_merges_them_tags_and_all(
         world: World, upload: Upload) -> None:
     _, faces, library = world
-    faces.similarity.update({("bob-a", "bob"): 95.0, ("bob-b", "bob"): 95.0,
-                             ("bob-a", "bob-b"): 60.0})
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob-a")])
-    for asset_id in ("b1", "b2", "b3"):
-        upload(asset_id, [FaceSpec("bob-b")])
+    two_halves_of_bob(world, upload, photos=3)
     assert len(unnamed_users(faces)) == 2
     upload("link", [FaceSpec("bob")])
     [(user_id, members)] = unnamed_users(faces).items()
@@ -183,8 +172,7 @@ def test_a_face_linking_two_unnamed_people_merges_them_tags_and_all(
 def test_a_named_persons_faces_do_not_cluster(world: World, upload: Upload) -> None:
     _, faces, library = world
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("jane")])
+    upload_each(upload, "jane", "a1", "a2", "a3")
     assert unnamed_users(faces) == {}
     assert "SearchFaces" in faces.requests  # only the training's search of older photos
     assert "person:Jane Doe" in library.assets["a3"].tags
@@ -194,8 +182,7 @@ def test_a_named_person_is_found_even_when_an_unnamed_one_matches_better(
         world: World, upload: Upload) -> None:
     _, faces, library = world
     faces.similarity[("jane", "jane-profile")] = 93.0
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("jane-profile")])
+    upload_each(upload, "jane-profile", "a1", "a2", "a3")
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
     upload("p1", [FaceSpec("jane-profile")])  # the unnamed person scores 99, Jane 93
     assert "person:Jane Doe" in library.assets["p1"].tags
@@ -204,8 +191,7 @@ def test_a_named_person_is_found_even_when_an_unnamed_one_matches_better(
 def test_a_removed_unnamed_tag_is_remembered_and_not_written_again(
         world: World, upload: Upload) -> None:
     tagger, faces, library = world
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3")
     [user_id] = unnamed_users(faces)
     tag = unnamed.tag(user_id, Settings())
     library.remove_tags(["photos/a2"], [tag])
@@ -218,8 +204,7 @@ def test_a_removed_unnamed_tag_is_remembered_and_not_written_again(
 def test_a_rerun_keeps_the_unnamed_tag_without_clustering_again(
         world: World, upload: Upload) -> None:
     tagger, faces, library = world
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3")
     before = unnamed_tags(library, "a1")
     faces.requests.clear()
     tagger.process(library.assets["a1"], rerun=True)
@@ -230,8 +215,7 @@ def test_a_rerun_keeps_the_unnamed_tag_without_clustering_again(
 def test_a_rerun_drops_an_unnamed_tag_the_face_no_longer_has(world: World,
                                                              upload: Upload) -> None:
     tagger, _, library = world
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3")
     library.add_tags(["photos/a1"], ["unnamed:ffffffffffff"])  # a person merged away since
     tagger.process(library.assets["a1"], rerun=True)
     assert "unnamed:ffffffffffff" not in library.assets["a1"].tags
@@ -242,8 +226,7 @@ def test_with_the_tags_turned_off_unnamed_people_are_made_but_not_tagged() -> No
     world = make_world(Settings(unnamed_tags=False))
     _, faces, library = world
     upload = uploader(world)
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3")
     assert len(unnamed_users(faces)) == 1
     assert all(unnamed_tags(library, a) == set() for a in ("a1", "a2", "a3"))
 
@@ -252,8 +235,7 @@ def test_clustering_turned_off_costs_no_call() -> None:
     world = make_world(Settings(cluster_min_faces=0))
     _, faces, _ = world
     upload = uploader(world)
-    for asset_id in ("a1", "a2", "a3"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3")
     assert "SearchFaces" not in faces.requests and unnamed_users(faces) == {}
 
 
@@ -274,12 +256,7 @@ def test_a_face_matching_a_full_unnamed_person_is_tagged_but_not_associated(
 
 def test_a_merge_takes_the_joined_faces_along(world: World, upload: Upload) -> None:
     _, faces, library = world
-    faces.similarity.update({("bob-a", "bob"): 95.0, ("bob-b", "bob"): 95.0,
-                             ("bob-a", "bob-b"): 60.0})
-    for asset_id in ("a1", "a2", "a3", "a4"):
-        upload(asset_id, [FaceSpec("bob-a")])
-    for asset_id in ("b1", "b2", "b3", "b4"):
-        upload(asset_id, [FaceSpec("bob-b")])
+    two_halves_of_bob(world, upload, photos=4)
     assert [len(joined(library, u)) for u in sorted(unnamed_users(faces))] == [1, 1]
     upload("link", [FaceSpec("bob")])
     [(user_id, members)] = unnamed_users(faces).items()
@@ -292,8 +269,7 @@ def test_with_the_tags_turned_off_a_join_is_associated_at_once() -> None:
     world = make_world(Settings(unnamed_tags=False))
     _, faces, _ = world
     upload = uploader(world)
-    for asset_id in ("a1", "a2", "a3", "a4"):
-        upload(asset_id, [FaceSpec("bob")])
+    upload_each(upload, "bob", "a1", "a2", "a3", "a4")
     [members] = unnamed_users(faces).values()
     assert len(members) == 4
 

@@ -8,23 +8,19 @@ import pytest
 
 from chalicelib.assets import AssetRef
 from chalicelib.names import PersonName
-from chalicelib.notifications import Actor, AssetsDeleted, AssetUploaded, TagsChanged
+from chalicelib.notifications import AssetsDeleted, AssetUploaded, TagsChanged
 from chalicelib.reconcile import Options, Window, reconcile
-from chalicelib.settings import Settings
-from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from tests.unit.worker_support import deliver
+from tests.unit.world_support import LIBRARIAN, World, make_world
 
 JANE = PersonName.parse("Jane Doe")
-LIBRARIAN = Actor("api", "librarian-key")
-World = tuple[Tagger, FakeFaces, FakeLibrary]
 RERUN = Options(window=Window(hours=24), rerun=True, cleanup=False)
 
 
 @pytest.fixture
 def world() -> World:
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library
+    return make_world()
 
 
 def upload(world: World, asset_id: str, identity: str, tags: tuple[str, ...] = ()) -> None:

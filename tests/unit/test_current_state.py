@@ -12,20 +12,16 @@ from chalicelib.assets import Asset, AssetRef
 from chalicelib.names import PersonName
 from chalicelib.notifications import Actor, AssetUploaded, ContextChanged, TagsChanged
 from chalicelib.settings import Settings
-from chalicelib.tagging import Tagger
-from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from tests.fakes import FaceSpec
+from tests.unit.worker_support import deliver, deliver_all
+from tests.unit.world_support import LIBRARIAN, World, make_world
 
 JANE = PersonName.parse("Jane Doe")
-LIBRARIAN = Actor("api", "librarian-key")
-World = tuple[Tagger, FakeFaces, FakeLibrary]
 
 
 @pytest.fixture
 def world() -> World:
-    faces, library = FakeFaces(), FakeLibrary()
-    settings = Settings(exclude_folders=("private",))
-    return Tagger(settings, faces, library, own_api_key="facetag-key"), faces, library
+    return make_world(Settings(exclude_folders=("private",)))
 
 
 def uploaded(world: World, asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = (),

@@ -8,22 +8,18 @@ import pytest
 from chalicelib.face_values import BoundingBox, StoredFace
 from chalicelib.faces import LIST_PAGE
 from chalicelib.names import PersonName
-from chalicelib.notifications import Actor, AssetsDeleted, AssetUploaded
+from chalicelib.notifications import AssetsDeleted, AssetUploaded
 from chalicelib.reconcile import Options, reconcile
-from chalicelib.settings import Settings
-from chalicelib.tagging import Tagger
-from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from tests.fakes import FaceSpec, FakeFaces
+from tests.unit.worker_support import deliver
+from tests.unit.world_support import LIBRARIAN, World, make_world
 
 JANE = PersonName.parse("Jane Doe")
-LIBRARIAN = Actor("api", "librarian-key")
-World = tuple[Tagger, FakeFaces, FakeLibrary]
 
 
 @pytest.fixture
 def world() -> World:
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library
+    return make_world()
 
 
 def upload(world: World, asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = ()) -> None:

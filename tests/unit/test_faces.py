@@ -57,7 +57,8 @@ def face(face_id: str, width: float, asset: str = ASSET, user: str | None = None
     return f
 
 
-def test_index_faces_keeps_every_face_by_asset_id_largest_first(stubbed: tuple[FaceIndex, Stubber]) -> None:
+def test_index_faces_keeps_every_face_by_asset_id_largest_first(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
     index, stub = stubbed
     stub.add_response(
         "index_faces",
@@ -93,7 +94,8 @@ def test_search_users_without_match_is_none(stubbed: tuple[FaceIndex, Stubber]) 
     assert index.search_users(FACE_A, 90.0) is None
 
 
-def test_search_faces_drops_the_searched_face_and_reads_asset_ids(stubbed: tuple[FaceIndex, Stubber]) -> None:
+def test_search_faces_drops_the_searched_face_and_reads_asset_ids(
+        stubbed: tuple[FaceIndex, Stubber]) -> None:
     index, stub = stubbed
     stub.add_response(
         "search_faces",
@@ -405,8 +407,8 @@ def answering(answers: list[Answer], attempts: int) -> tuple[FaceIndex, list[Ans
 
 
 def json_answer(status: int, body: dict[str, Any]) -> Answer:
-    return lambda: AWSResponse("https://rekognition", status,
-                               HTTPHeaders.from_dict({"Content-Type": "application/x-amz-json-1.1"}),
+    headers = HTTPHeaders.from_dict({"Content-Type": "application/x-amz-json-1.1"})
+    return lambda: AWSResponse("https://rekognition", status, headers,
                                Body(json.dumps(body).encode()))
 
 

@@ -168,7 +168,7 @@ def test_a_rate_limit_without_a_time_says_so_plainly(admin: Answering,
 def test_refused_credentials_are_misconfiguration(admin: Answering,
                                                   library: MediaLibrary) -> None:
     admin.answers.append(error(401, "Invalid Signature"))
-    with pytest.raises(LibraryMisconfigured, match="refused the credentials.*CLOUDINARY_URL"):
+    with pytest.raises(LibraryMisconfigured, match=r"refused the credentials.*CLOUDINARY_URL"):
         library.ping()
 
 

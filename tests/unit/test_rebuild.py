@@ -11,8 +11,9 @@ from chalicelib.rebuild import Rebuild, chunks, unassigned
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeQueue
-from tests.unit.test_clusters import make_world, unnamed_tags, unnamed_users, uploader
+from tests.unit.test_clusters import unnamed_tags, unnamed_users
 from tests.unit.worker_support import FakeTime, handle, records, worker
+from tests.unit.world_support import make_world, uploader
 
 
 def library_before_unnamed_people() -> tuple[FakeFaces, FakeLibrary]:

@@ -7,19 +7,12 @@ from __future__ import annotations
 from unittest import mock
 
 from chalicelib import runtime
-from chalicelib.notifications import Actor, AssetsDeleted, AssetUploaded
+from chalicelib.notifications import AssetsDeleted, AssetUploaded
 from chalicelib.reconcile import reconcile
 from chalicelib.settings import Settings
-from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeQueue
 from tests.unit.worker_support import deliver
-
-LIBRARIAN = Actor("api", "librarian-key")
-
-
-def world() -> tuple[Tagger, FakeFaces, FakeLibrary]:
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library
+from tests.unit.world_support import LIBRARIAN, make_world
 
 
 def missed(faces: FakeFaces, library: FakeLibrary, count: int) -> None:
@@ -31,7 +24,7 @@ def missed(faces: FakeFaces, library: FakeLibrary, count: int) -> None:
 
 
 def test_a_run_with_an_outbox_queues_the_work_in_chunks_and_calls_no_rekognition() -> None:
-    tagger, faces, library = world()
+    tagger, faces, library = make_world()
     missed(faces, library, 150)
     outbox = FakeQueue("facetag-backfill.fifo")
     summary = reconcile(tagger, outbox=outbox)
@@ -44,7 +37,7 @@ def test_a_run_with_an_outbox_queues_the_work_in_chunks_and_calls_no_rekognition
 
 
 def test_the_sweep_of_deleted_assets_stays_in_the_run() -> None:
-    tagger, faces, library = world()
+    tagger, faces, library = make_world()
     faces.photos["p1"] = [FaceSpec("bob"), FaceSpec("carol")]
     deliver(tagger, AssetUploaded(library.add("p1", "photos/p1"), LIBRARIAN))
     deliver(tagger, AssetsDeleted((library.assets.pop("p1").ref,), LIBRARIAN))
@@ -54,7 +47,7 @@ def test_the_sweep_of_deleted_assets_stays_in_the_run() -> None:
 
 
 def test_a_queue_that_refuses_stops_the_run_for_the_next_one() -> None:
-    tagger, faces, library = world()
+    tagger, faces, library = make_world()
     missed(faces, library, 3)
     summary = reconcile(tagger, outbox=FakeQueue("facetag-backfill.fifo", down=True))
     assert summary.stopped_early and "backfill queue" in summary.reason
@@ -62,7 +55,7 @@ def test_a_queue_that_refuses_stops_the_run_for_the_next_one() -> None:
 
 
 def test_the_schedule_sends_to_the_backfill_queue() -> None:
-    tagger, faces, library = world()
+    tagger, faces, library = make_world()
     missed(faces, library, 2)
     outbox = FakeQueue("facetag-backfill.fifo")
     with mock.patch.object(runtime, "tagger", return_value=tagger), \

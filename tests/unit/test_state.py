@@ -198,11 +198,10 @@ def test_joined_faces_read_back_and_stand_while_the_photo_carries_the_tag() -> N
 
 
 @pytest.mark.parametrize("raw", [
-    "not json", "[]", '{"p:Jane": ["%s"]}' % F1, '{"u:0123456789ab": ["not-a-face"]}',
-    '{"u:0123456789ab": "%s"}' % F1, '{"u:0123456789ab": ["%s"], "u:ba9876543210": ["%s"]}'
-    % (F1, F1),
-    '{"u:0123456789ab": [%s]}' % ",".join(
-        f'"{n:08x}-1111-4222-8333-444455556666"' for n in range(101)),
+    "not json", "[]", f'{{"p:Jane": ["{F1}"]}}', '{"u:0123456789ab": ["not-a-face"]}',
+    f'{{"u:0123456789ab": "{F1}"}}', f'{{"u:0123456789ab": ["{F1}"], "u:ba9876543210": ["{F1}"]}}',
+    '{"u:0123456789ab": [' + ",".join(
+        f'"{n:08x}-1111-4222-8333-444455556666"' for n in range(101)) + "]}",
 ])
 def test_a_joined_value_facetag_did_not_write_reads_as_none(raw: str) -> None:
     assert state.read(asset({state.JOINED: raw}), S).joined == {}

@@ -1,8 +1,8 @@
 """The flows on the fakes meet the stores' own errors and counts: what each leads to.
 
 A problem with the image is written on the asset; anything transient propagates (the worker
-hands the message back to its queue, reconciliation counts a failure); throttling and rate limits stop a
-reconciliation run, which reports the calls its stores counted.
+hands the message back to its queue, reconciliation counts a failure); throttling and rate limits
+stop a reconciliation run, which reports the calls its stores counted.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from chalicelib.reconcile import Options, reconcile
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from tests.unit.worker_support import MessageFailed, deliver
 
 LIBRARIAN = Actor("api", "librarian-key")
 World = tuple[Tagger, FakeFaces, FakeLibrary]

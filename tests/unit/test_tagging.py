@@ -3,40 +3,29 @@ people, rejections, idempotency and call counts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from chalicelib.assets import AssetRef
 from chalicelib.names import PersonName
 from chalicelib.notifications import Actor, AssetUploaded, TagsChanged
 from chalicelib.settings import Settings
-from chalicelib.tagging import Outcome, Tagger
-from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.worker_support import MessageFailed, deliver, deliver_all
+from chalicelib.tagging import Outcome
+from tests.fakes import FaceSpec, FakeLibrary
+from tests.unit.worker_support import deliver
+from tests.unit.world_support import LIBRARIAN, Upload, World, make_world, uploader
 
 JANE = PersonName.parse("Jane Doe")
-LIBRARIAN, FACETAG = Actor("api", "librarian-key"), Actor("api", "facetag-key")
-World = tuple[Tagger, FakeFaces, FakeLibrary]
-Upload = Callable[..., Outcome]
+FACETAG = Actor("api", "facetag-key")
 
 
 @pytest.fixture
 def world() -> World:
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library
-
+    return make_world()
 
 
 @pytest.fixture
 def upload(world: World) -> Upload:
-    tagger, faces, library = world
-
-    def go(asset_id: str, specs: list[FaceSpec], tags: tuple[str, ...] = ()) -> Outcome:
-        faces.photos[asset_id] = specs
-        asset = library.add(asset_id, f"photos/{asset_id}", tags)
-        return deliver(tagger, AssetUploaded(asset, LIBRARIAN))
-    return go
+    return uploader(world)
 
 
 def people(library: FakeLibrary, asset_id: str, prefix: str = "person:") -> set[str]:
@@ -86,7 +75,8 @@ def test_recognition_costs_one_index_and_one_search_per_face_and_one_more_per_un
     assert library.requests == ["resources_by_asset_ids", "download", "add_context", "add_tag"]
 
 
-def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World, upload: Upload) -> None:
+def test_the_same_upload_twice_changes_nothing_and_calls_nothing(world: World,
+                                                                  upload: Upload) -> None:
     tagger, faces, library = world
     upload("p1", [FaceSpec("bob")])
     before = (library.assets["p1"], len(faces.stored), len(faces.requests), len(library.requests))
@@ -112,7 +102,8 @@ def test_a_hidden_person_is_not_tagged(world: World, upload: Upload) -> None:
     assert people(library, "p1") == set()
 
 
-def test_retroactive_tagging_writes_suggestions_and_names_in_batches(world: World, upload: Upload) -> None:
+def test_retroactive_tagging_writes_suggestions_and_names_in_batches(
+        world: World, upload: Upload) -> None:
     _, faces, library = world
     faces.similarity[("jane", "jane-blurred")] = 85.0
     for i in range(5):
@@ -153,7 +144,8 @@ def test_a_suggestion_replaced_by_the_name_is_a_confirmation(world: World, uploa
     assert "facetag_rejected" not in library.assets["p1"].context
 
 
-def test_removals_made_with_facetags_own_key_are_not_rejections(world: World, upload: Upload) -> None:
+def test_removals_made_with_facetags_own_key_are_not_rejections(world: World,
+                                                                 upload: Upload) -> None:
     tagger, _, library = world
     upload("t1", [FaceSpec("jane")], tags=("train:Jane Doe",))
     upload("p1", [FaceSpec("jane")])

@@ -15,22 +15,18 @@ from chalicelib.library_errors import LibraryUnavailable
 from chalicelib.logs import JsonFormatter
 from chalicelib.messages import Process, WorkMessage, chunked
 from chalicelib.names import PersonName
-from chalicelib.notifications import Actor, TagsChanged
+from chalicelib.notifications import TagsChanged
 from chalicelib.outcome import Outcome
-from chalicelib.settings import Settings
-from chalicelib.tagging import Tagger
-from tests.fakes import FaceSpec, FakeFaces, FakeLibrary, FakeQueue
+from tests.fakes import FaceSpec, FakeLibrary, FakeQueue
 from tests.unit.worker_support import FakeTime, handle, records, worker
+from tests.unit.world_support import LIBRARIAN, World, make_world
 
 JANE = PersonName.parse("Jane Doe")
-LIBRARIAN = Actor("api", "librarian-key")
-World = tuple[Tagger, FakeFaces, FakeLibrary]
 
 
 @pytest.fixture
 def world() -> World:
-    faces, library = FakeFaces(), FakeLibrary()
-    return Tagger(Settings(), faces, library, own_api_key="facetag-key"), faces, library
+    return make_world()
 
 
 def photo(world: World, asset_id: str, *identities: str, tags: tuple[str, ...] = ()) -> Asset:
@@ -233,7 +229,7 @@ def test_a_chunks_shared_read_failing_fails_the_whole_chunk(world: World) -> Non
 
 
 def test_a_backfill_worker_waits_while_live_work_is_queued(world: World) -> None:
-    tagger, faces, _ = world
+    tagger, _, _ = world
     live, backfill = FakeQueue(waiting=3), FakeQueue(name="facetag-backfill.fifo")
     time = FakeTime(remaining_s=300)
     chunk = records(process(photo(world, "p1", "bob"), photo(world, "p2", "bob")))

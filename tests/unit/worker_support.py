@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from itertools import count
 
 from chalicelib.intake import work_of
+from chalicelib.invocation import BatchResult, Pace, Received
 from chalicelib.messages import WorkMessage, chunked, encode
 from chalicelib.notifications import Event
 from chalicelib.outcome import Outcome, combined
 from chalicelib.tagging import Tagger
-from chalicelib.invocation import BatchResult, Pace, Received
 from chalicelib.worker import Worker
 from tests.fakes import FakeQueue
 
