@@ -14,8 +14,8 @@ from chalice.test import Client
 import app as app_module
 from chalicelib import runtime
 from chalicelib.assets import AssetRef
-from chalicelib.logs import JsonFormatter
 from chalicelib.intake import forwarded_work
+from chalicelib.logs import JsonFormatter
 from chalicelib.messages import MESSAGE_BYTES, Forwarded, Process, decode
 from chalicelib.notifications import Actor, ContextChanged, TagsChanged
 from chalicelib.queues import QueueUnavailable
