@@ -18,11 +18,9 @@ import argparse
 import io
 import json
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -30,12 +28,12 @@ from PIL import Image
 from chalicelib import settings as settings_module
 from chalicelib import webhook
 from emulators.cloudinary.signing import sign_notification
-from emulators.stack import APP_SECRET, local_stack
+from emulators.stack import APP_SECRET
 from scripts.bench_support import (
     BIDEN,
     OBAMA,
     Bench,
-    app_environment,
+    bench_on_stack,
     context_notification,
     delete_notification,
     latency,
@@ -173,9 +171,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=0,
                         help="notifications of each type (default: make bench's)")
     args = parser.parse_args()
-    logs = Path(tempfile.mkdtemp(prefix="facetag-bench-"))
-    with local_stack(log_dir=logs) as stack, app_environment(stack), stack.sdk():
-        figures = webhook_latency(Bench(stack), args.repeats)
+    with bench_on_stack("webhook") as bench:
+        figures = webhook_latency(bench, args.repeats)
     record({"webhook_latency": figures})
     print(json.dumps(figures, indent=2))
 
