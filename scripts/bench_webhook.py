@@ -15,6 +15,7 @@ notifications of each type; the 20-face group photo's are spread over `GROUP_PHO
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import statistics
@@ -114,6 +115,7 @@ def webhook_latency(bench: Bench, repeats: int = 0) -> dict[str, Any]:
         step(f"  {kind} x {n}")
         figures[kind] = latency(timed(bench, n, make))
     bench.stack.wait_for_notifications(900)
+    gc.freeze()  # as app.py does in the route's container: this process's objects stay put
     figures[f"tag change on {BULK_ASSETS} assets, in-process, no SQS"] = latency(
         [in_process(tags_notification(bulk, removed=[f"person:Nobody {i}"]))
          for i in range(max(20, repeats))])

@@ -3,6 +3,8 @@ by `runtime.reset()` as a new container would; the handlers' wiring to the queue
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -160,3 +162,10 @@ def test_a_handler_with_little_time_left_sends_its_messages_back(wired: dict[str
     [again] = wired["queues"]["facetag-live.fifo"].sent
     assert again.items == message.items and again.origin == "rest-of:message-id"
     assert wired["faces"].requests == []
+
+
+def test_what_a_containers_imports_made_is_left_out_of_the_collectors_passes() -> None:
+    code = "import gc, app; print(gc.get_freeze_count())"
+    found = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True,
+                           text=True, check=True, timeout=60)
+    assert int(found.stdout.strip().splitlines()[-1]) > 10_000  # botocore's models among them
