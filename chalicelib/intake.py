@@ -21,13 +21,14 @@ from dataclasses import replace
 
 from .decide import decide
 from .forgetting import deletion_deferred
-from .messages import AssetItem, Process, WorkMessage
+from .messages import AssetItem, BadMessage, Process, WorkMessage
 from .names import TAG_MAX
 from .notifications import (
     AssetsDeleted,
     AssetUploaded,
     ContextChanged,
     Event,
+    MalformedNotification,
     TagsChanged,
     read,
 )
@@ -66,7 +67,11 @@ def forwarded_work(message: WorkMessage, settings: Settings
     of its changes facetag acts on (None if none), and the outcomes of its other events."""
     if message.forwarded is None:
         raise ValueError("not a forwarded notification")
-    work = [work_of(event, settings) for event in read(message.forwarded.body).events]
+    try:
+        events = read(message.forwarded.body).events
+    except MalformedNotification as err:  # the route checked it: not the route's message
+        raise BadMessage(f"a forwarded body that is not a notification: {err}") from None
+    work = [work_of(event, settings) for event in events]
     items = tuple(w for w in work if not isinstance(w, Outcome))
     return (WorkMessage(items, message.origin, bulk=True) if items else None,
             [w for w in work if isinstance(w, Outcome)])

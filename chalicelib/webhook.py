@@ -8,13 +8,15 @@ Order of checks, cheapest and least trusting first:
 4. a signature that does not match → 403, once the secret has been read again if it may have
    been rotated (at most once per `FACETAG_SECRET_TTL_S`: see credentials.CachedSecret);
 5. a signed body that is not a notification → 400;
-6. the notification's events become queue items (intake.py), sent to the live queue in one
-   message per asset, or for a bulk edit in as few messages as fit SQS's size limit
-   (`messages.chunked`: a thousand assets' changes are one message), and answered 200
-   `{"queued": <assets>, "outcomes": {<kind>: <events>}, "reasons": [...]}` once SQS took
-   them (the reasons of the events not queued, at most `SAMPLE` distinct ones); a notification
-   that only concerns nothing facetag does → 200 `{"ignored": reasons}`, so Cloudinary does
-   not retry it. The answer's size does not grow with the number of assets.
+6. a tag or context change on more than `messages.FEW` assets is sent as it came, compressed,
+   in one message (`messages.forwarded`): the workers read its events, so the answer does not
+   grow with the number of assets (200 `{"queued": <assets>, "outcomes": {"forwarded": n}}`);
+   other notifications' events become queue items (intake.py), sent to the live queue in one
+   message per asset (a bulk edit too large to forward: as few messages as hold it), and
+   answered 200 `{"queued": <assets>, "outcomes": {<kind>: <events>}, "reasons": [...]}` once
+   SQS took them (the reasons of the events not queued, at most `SAMPLE` distinct ones); a
+   notification that only concerns nothing facetag does → 200 `{"ignored": reasons}`, so
+   Cloudinary does not retry it. The answer's size does not grow with the number of assets.
 
 Nothing is queued before step 5 passes: unsigned, forged or stale requests cause no work. No
 step reads an asset, downloads an image or calls Rekognition: the workers do (worker.py).

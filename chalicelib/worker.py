@@ -135,14 +135,14 @@ class _Batch:
     def _decode(self, record: Received) -> WorkMessage | None:
         try:
             message = decode(record.body)
+            if message.forwarded is None:
+                return message
+            found, settled = forwarded_work(message, self.w.tagger.settings)
         except BadMessage as err:
             log.error("malformed message dropped", extra={"message_id": record.message_id,
                                                           "reason": str(err)})
             self.result.dropped += 1
             return None
-        if message.forwarded is None:
-            return message
-        found, settled = forwarded_work(message, self.w.tagger.settings)
         self.result.outcomes += [(record.message_id, outcome) for outcome in settled]
         return found
 

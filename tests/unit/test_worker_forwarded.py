@@ -75,3 +75,12 @@ def test_a_forwarded_edit_sends_its_one_training_asset_to_its_own_group(world: W
     assert follow_up.group_id == "p7" and follow_up.origin.startswith("follow-up:")
     again = worker(tagger, FakeQueue()).handle(records(follow_up))
     assert kinds(again) == ["trained"]
+
+
+def test_a_forwarded_body_that_is_not_a_notification_is_dropped_never_retried(
+        world: World) -> None:
+    tagger, _, library = world
+    message = forwarded(b'["not", "a", "notification"]', "notification:odd")
+    assert message is not None
+    result = handle(tagger, message)
+    assert result.dropped == 1 and result.failed == [] and library.requests == []
