@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ..assets import Asset
 from ..decide import Need, decide
@@ -32,7 +32,9 @@ class Window:
         if self.since is not None:
             parts.append(f'uploaded_at>="{_iso(self.since)}"')
         if self.until is not None:
-            parts.append(f'uploaded_at<="{_iso(self.until)}"')
+            # Rounded up: written to the second, "until" rounded down would leave out what was
+            # uploaded in its last fraction of a second (a backfill started just after them).
+            parts.append(f'uploaded_at<="{_iso(_next_whole_second(self.until))}"')
         return " AND ".join(parts)
 
     def describe(self) -> str:
@@ -50,6 +52,12 @@ def base_expression(settings: Settings) -> str:
 def lacking_marker(settings: Settings) -> str:
     """The term that leaves out assets processed with the current settings."""
     return f'-tags="{quoted(settings.marker_tag)}"'
+
+
+def _next_whole_second(moment: datetime) -> datetime:
+    """The moment, if on a whole second; else the next whole second."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def _iso(moment: datetime) -> str:

@@ -67,3 +67,10 @@ def test_the_scope_names_the_folder_exactly_and_the_window() -> None:
     scope = scope_expression(SETTINGS, Window(since=START, until=START), 'events/"2020"')
     assert 'asset_folder="events/\\"2020\\""' in scope
     assert 'uploaded_at>="2026-05-01T12:00:00Z"' in scope and "-tags=" in scope
+
+
+def test_the_window_ends_at_the_whole_second_after_its_end_so_that_second_is_in_it() -> None:
+    started = START + timedelta(seconds=8, microseconds=825_578)  # a backfill started mid-second
+    assert 'uploaded_at<="2026-05-01T12:00:09Z"' in Window(until=started).expression()
+    assert 'uploaded_at<="2026-05-01T12:00:00Z"' in Window(until=START).expression()
+    assert 'uploaded_at>="2026-05-01T12:00:08Z"' in Window(since=started).expression()
