@@ -31,8 +31,9 @@ def serving(server: Server) -> Iterator[Server]:
 
 
 class Listener(http.server.ThreadingHTTPServer):
-    """Where a hostile URL points (a metadata service an uploader would like facetag to reach):
-    records every request it gets, there must be none, and gives each the same answer."""
+    """A server that records every request it gets and gives each the same answer: where a
+    hostile URL points (a metadata service an uploader would like facetag to reach, which must
+    get none), or a delivery host a test watches."""
 
     def __init__(self, status: int, headers: Mapping[str, str], body: bytes = b"") -> None:
         self.requests: list[str] = []

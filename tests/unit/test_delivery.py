@@ -4,12 +4,11 @@ and no signed URL in a log line."""
 
 from __future__ import annotations
 
-import http.server
+import contextlib
 import json
 import logging
-import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import cloudinary
@@ -22,6 +21,7 @@ from chalicelib.library import MediaLibrary
 from chalicelib.library_errors import AssetGone, DeliveryRefused, LibraryUnavailable
 from chalicelib.logs import JsonFormatter
 from emulators.stack import kept_sdk_config
+from tests.servers import Listener, serving
 from tests.unit.test_library import Answering, image
 
 REF = AssetRef("a1", "photos/a1")
@@ -142,74 +142,45 @@ def test_cloudinarys_reason_goes_to_the_log_only(library: MediaLibrary, pool: An
 
 # -- no redirect, for real --------------------------------------------------------------------
 
-class Recorder(http.server.ThreadingHTTPServer):
-    """Answers every GET with `status` (and `Location`), and keeps the paths asked for."""
-
-    def __init__(self, status: int, location: str = "") -> None:
-        self.status, self.location, self.paths = status, location, []  # type: list[str]
-        super().__init__(("127.0.0.1", 0), RecordingHandler)
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
-
-
-class RecordingHandler(http.server.BaseHTTPRequestHandler):
-    server: Recorder
-
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)
-        self.send_response(self.server.status)
-        if self.server.location:
-            self.send_header("Location", self.server.location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def serving() -> Iterator[list[Recorder]]:
-    servers: list[Recorder] = []
-    yield servers
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def serve() -> Iterator[Callable[..., Listener]]:
+    """Starts a Listener answering `status` with `headers`; all are stopped after the test."""
+    with contextlib.ExitStack() as stack:
+        def start(status: int, headers: Mapping[str, str] | None = None) -> Listener:
+            return stack.enter_context(serving(Listener(status, headers or {})))
+        yield start
 
 
-def serve(servers: list[Recorder], status: int, location: str = "") -> Recorder:
-    server = Recorder(status, location)
-    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
-    servers.append(server)
-    return server
+def host(server: Listener) -> str:
+    return server.url.removeprefix("http://")
 
 
 def test_a_redirect_from_the_delivery_host_is_not_followed(
-        configured: None, serving: list[Recorder]) -> None:
-    elsewhere = serve(serving, 200)
-    cdn = serve(serving, 302, f"http://{elsewhere.address}/latest/meta-data/")
-    cloudinary.config(secure=False, cname=cdn.address)
+        configured: None, serve: Callable[..., Listener]) -> None:
+    elsewhere = serve(200)
+    cdn = serve(302, {"Location": f"{elsewhere.url}/latest/meta-data/"})
+    cloudinary.config(secure=False, cname=host(cdn))
     with pytest.raises(LibraryUnavailable):
         MediaLibrary(512).download_derivative(REF, 3)
-    assert len(cdn.paths) == 1 and elsewhere.paths == []
+    assert len(cdn.requests) == 1 and elsewhere.requests == []
 
 
 # -- no signed URL in a log line --------------------------------------------------------------
 
 def test_a_failing_private_download_logs_no_signed_url(
-        configured: None, serving: list[Recorder], caplog: pytest.LogCaptureFixture) -> None:
+        configured: None, serve: Callable[..., Listener],
+        caplog: pytest.LogCaptureFixture) -> None:
     """urllib3 retries, warns with the URL, then raises an error quoting it: neither the
     wrapper's error nor any log line carries the URL's signature."""
-    cdn = serve(serving, 503)
-    cloudinary.config(secure=False, cname=cdn.address)
+    cdn = serve(503)
+    cloudinary.config(secure=False, cname=host(cdn))
     library = MediaLibrary(512)
     signed = library.derivative_url(PRIVATE, 3)
     signature = next(part for part in signed.split("/") if part.startswith("s--"))
     caplog.set_level(logging.DEBUG)
     with pytest.raises(LibraryUnavailable) as raised:
         library.download_derivative(PRIVATE, 3)
-    assert len(cdn.paths) == 3 and signature in cdn.paths[0]  # two retries of a signed URL
+    assert len(cdn.requests) == 3 and signature in cdn.requests[0]  # two retries of a signed URL
     logging.getLogger("facetag.webhook").error("failed", exc_info=raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
     assert signature not in "".join(traceback.format_exception(raised.value))
