@@ -15,16 +15,9 @@ from chalicelib.notifications import TagsChanged
 from chalicelib.settings import Settings
 from chalicelib.tagging import Tagger
 from tests.fakes import FaceSpec, FakeFaces, FakeLibrary
-from tests.unit.test_clusters import (
-    LIBRARIAN,
-    Upload,
-    World,
-    joined,
-    unnamed_users,
-    upload,
-    world,
-)
+from tests.unit.test_clusters import joined, unnamed_users, upload, world
 from tests.unit.worker_support import deliver
+from tests.unit.world_support import LIBRARIAN, Upload, World
 
 __all__ = ["upload", "world"]  # fixtures
 JANE = PersonName.parse("Jane Doe")

@@ -17,17 +17,9 @@ from chalicelib.notifications import AssetUploaded
 from chalicelib.rebuild import Rebuild
 from chalicelib.settings import Settings
 from tests.fakes import FaceSpec, FakeFaces
-from tests.unit.test_clusters import (
-    LIBRARIAN,
-    Upload,
-    World,
-    make_world,
-    unnamed_tags,
-    unnamed_users,
-    upload,
-    world,
-)
+from tests.unit.test_clusters import unnamed_tags, unnamed_users, upload, world
 from tests.unit.worker_support import deliver
+from tests.unit.world_support import LIBRARIAN, Upload, World, make_world, uploader
 
 __all__ = ["upload", "world"]  # fixtures
 JANE = PersonName.parse("Jane Doe")
@@ -64,13 +56,19 @@ def two_unnamed_people(upload: Upload, faces: FakeFaces) -> tuple[str, str]:
     return first, second
 
 
+def named_after_the_next_search(world: World, user_id: str) -> None:
+    """Another worker names `user_id` Jane Doe right after the next SearchUsers answers."""
+    _, faces, library = world
+    naming = Naming(Settings(), faces, library)
+    faces.user_matches = once_after(  # type: ignore[method-assign]
+        faces.user_matches, lambda: naming.give_name(user_id, JANE))
+
+
 def test_a_merge_whose_target_is_named_meanwhile_leaves_the_source_whole_and_finds_the_name(
         world: World, upload: Upload) -> None:
     _, faces, library = world
     target, source = two_unnamed_people(upload, faces)
-    naming = Naming(Settings(), faces, library)
-    faces.user_matches = once_after(  # type: ignore[method-assign]
-        faces.user_matches, lambda: naming.give_name(target, JANE))
+    named_after_the_next_search(world, target)
 
     outcome = upload("link", [FaceSpec("bob")])  # the message does not fail
 
@@ -87,9 +85,7 @@ def test_a_merge_whose_source_is_named_meanwhile_joins_the_target_and_moves_no_t
         world: World, upload: Upload) -> None:
     _, faces, library = world
     target, source = two_unnamed_people(upload, faces)
-    naming = Naming(Settings(), faces, library)
-    faces.user_matches = once_after(  # type: ignore[method-assign]
-        faces.user_matches, lambda: naming.give_name(source, JANE))
+    named_after_the_next_search(world, source)
 
     upload("link", [FaceSpec("bob")])
 
@@ -161,11 +157,11 @@ def test_a_face_whose_unnamed_person_is_merged_after_it_was_read_gets_the_merged
 
 
 def test_a_rebuild_sends_back_a_face_whose_unnamed_person_was_named_meanwhile() -> None:
-    tagger, faces, library = make_world(Settings(unnamed_tags=False))
+    tagger, faces, library = world = make_world(Settings(unnamed_tags=False))
     faces.similarity[("bob", "bob-near")] = 95.0
+    upload = uploader(world)
     for i in range(3):
-        faces.photos[f"a{i}"] = [FaceSpec("bob")]
-        deliver(tagger, AssetUploaded(library.add(f"a{i}", f"photos/a{i}"), LIBRARIAN))
+        upload(f"a{i}", [FaceSpec("bob")])
     [user_id] = unnamed_users(faces)
     faces.photos["late"] = [FaceSpec("bob-near")]
     library.add("late", "photos/late")
@@ -182,7 +178,6 @@ def test_a_rebuild_sends_back_a_face_whose_unnamed_person_was_named_meanwhile() 
     assert owner(faces, "late") is None
     again = rebuild.chunk(faces.faces([late.face_id]))  # its next message: a named person's
     assert (again.joined, again.founded, again.left) == (0, 0, [])
-
 
 
 def test_a_training_face_whose_unnamed_owner_is_named_before_the_training_names_it_still_trains(
