@@ -127,7 +127,6 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
     except notifications.MalformedNotification as err:
         return answer(400, {"error": str(err)}, "rejected", reason=str(err))
     kind = body.notification_type
-    origin = "notification:" + hashlib.sha256(raw_body).hexdigest()[:32]
 
     def sent(batch: Sequence[WorkMessage], named: Sequence[str], assets: int,
              failed: Iterable[str]) -> Answer | None:
@@ -141,7 +140,7 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
 
     entries = body.resource_entries
     if kind in notifications.CHANGE_TYPES and len(entries) > messages.FEW:
-        whole = messages.forwarded(raw_body, origin)
+        whole = messages.forwarded(raw_body, _origin(raw_body))
         if whole is not None:  # the workers read its events: no per-asset work here
             first, n = _entry_ids(entries), len(entries)
             outcomes = {"forwarded": n}
@@ -155,7 +154,7 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
     items: list[AssetItem] = [w for w in work if not isinstance(w, Outcome)]
     queued = len({item.ref.asset_id for item in items})
     if items:
-        failed = sent(messages.chunked(items, origin, sticky=(current.skip_tag,)), named,
+        failed = sent(messages.chunked(items, _origin(raw_body), sticky=(current.skip_tag,)), named,
                       len(named), (item.ref.asset_id for item in items))
         if failed is not None:
             return failed
@@ -175,6 +174,11 @@ def handle(raw_body: bytes, headers: Mapping[str, str], settings: Callable[[], S
         answered["reasons"] = reasons
     return answer(200, answered, "queued" if items else "answered", kind, named,
                   queued=queued, outcomes=dict(counted), reasons=reasons)
+
+
+def _origin(raw_body: bytes) -> str:
+    """A notification's messages' origin: the same for every delivery of its signed body."""
+    return "notification:" + hashlib.sha256(raw_body).hexdigest()[:32]
 
 
 def _sample(values: Iterable[str]) -> list[str]:
